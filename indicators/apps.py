@@ -1,0 +1,26 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+# Subsystems 5-9 are figures departments report; one generic app serves all five.
+INDICATOR_SUBSYSTEMS = [
+    ("socioeconomic", "Kinh tế - xã hội", "Socio-economy", 5, "chart"),
+    ("health", "Y tế", "Health", 6, "health"),
+    ("education", "Giáo dục", "Education", 7, "school"),
+    ("tourism", "Du lịch", "Tourism", 8, "tourism"),
+    ("environment", "Môi trường", "Environment", 9, "leaf"),
+]
+
+
+class IndicatorsConfig(AppConfig):
+    name = "indicators"
+    verbose_name = _("Indicators")
+
+    def ready(self):
+        from ioc import registry
+
+        for code, name_vi, name_en, order, icon in INDICATOR_SUBSYSTEMS:
+            registry.register(
+                registry.Subsystem(
+                    code=code, name_vi=name_vi, name_en=name_en, order=order, app="indicators", icon=icon
+                )
+            )

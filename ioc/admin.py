@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from ioc import services
+from ioc.models import Alert, ApiKey, Unit, User
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name", "name_en"]
+    raw_id_fields = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the materialized paths of the subtree stay right.
+        fields = {f: getattr(obj, f) for f in ("name_en", "latitude", "longitude")}
+        saved = services.unit_upsert(code=obj.code, name=obj.name, kind=obj.kind, parent=obj.parent, **fields)
+        obj.pk = saved.pk
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Operations center"), {"fields": ["home_unit"]}),)
+    list_display = ["username", "first_name", "home_unit", "is_active"]
+    list_filter = ["groups", "is_active"]
+    raw_id_fields = ["home_unit"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "unit", "scopes", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "unit", "scopes", "prefix", "created_at", "last_used_at", "revoked_at"]
+    raw_id_fields = ["unit"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        key, plain = services.api_key_create(name=obj.name, scopes=obj.scopes, unit=obj.unit, created_by=request.user)
+        obj.pk = key.pk
+        messages.warning(request, _("Copy this key now; it is not shown again: %(key)s") % {"key": plain})
+
+    @admin.action(description=_("Revoke the selected keys"))
+    def revoke(self, request, queryset):
+        for key in queryset:
+            services.api_key_revoke(key=key)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["title", "subsystem", "severity", "state", "unit", "count", "last_seen_at"]
+    list_filter = ["state", "severity", "subsystem"]
+    search_fields = ["title", "dedup_key"]
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

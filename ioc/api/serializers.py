@@ -1,0 +1,65 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from ioc.models import Alert, Severity, Unit
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = ["code", "name", "name_en", "kind", "parent", "depth", "latitude", "longitude"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    unit_name = serializers.CharField(source="unit.name", read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "subsystem",
+            "severity",
+            "title",
+            "detail",
+            "unit",
+            "unit_name",
+            "subject_type",
+            "subject_id",
+            "dedup_key",
+            "count",
+            "state",
+            "first_seen_at",
+            "last_seen_at",
+            "acknowledged_at",
+            "resolved_at",
+            "resolution_note",
+        ]
+        read_only_fields = fields
+
+
+class AlertRaiseSerializer(serializers.Serializer):
+    subsystem = serializers.CharField(max_length=32)
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    title = serializers.CharField(max_length=300)
+    detail = serializers.CharField(required=False, allow_blank=True, default="")
+    unit = serializers.CharField(max_length=32, help_text=_("Official code of the unit the alert is about."))
+    dedup_key = serializers.CharField(max_length=200)
+    subject_type = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    subject_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+
+class AlertResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SubsystemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    name_vi = serializers.CharField()
+    name_en = serializers.CharField()
+    icon = serializers.CharField()
+    order = serializers.IntegerField()
+    panels = serializers.ListField(child=serializers.CharField())

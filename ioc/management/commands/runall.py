@@ -1,0 +1,109 @@
+"""`make run`: prepare the database, then run the web server, a Celery worker, Celery beat and
+the demo feeds as children; Ctrl-C or SIGTERM stops every one of them and the embedded servers."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from ioc import embedded
+from ioc.demo import DEMO_USERS
+
+STOP_GRACE_SECONDS = 10
+
+# Commands of demo feeds the subsystem apps provide; each runs when its command exists.
+DEMO_FEEDS: list[str] = []
+
+
+class Command(BaseCommand):
+    help = "Run the whole IOC on this machine (web, worker, beat, demo feeds)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--no-demo", action="store_true", help="Skip loading the demo city.")
+
+    def handle(self, *args, port, host, no_demo, **options):
+        embedded_servers = not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_demo:
+            call_command("load_demo")
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        # Children use the servers this process resolved, embedded or configured.
+        env = dict(os.environ, DATABASE_URL=settings.DATABASE_URL, REDIS_URL=settings.REDIS_URL)
+        python = sys.executable
+        commands = {
+            "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "ioc.asgi:application"],
+            "worker": [python, "-m", "celery", "-A", "ioc", "worker", "--loglevel=INFO", "--concurrency=2",
+                       "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
+            "beat": [python, "-m", "celery", "-A", "ioc", "beat", "--loglevel=INFO",
+                     "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        }
+        for feed in DEMO_FEEDS:
+            commands[feed] = [python, "manage.py", feed]
+
+        children: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(signum=None, frame=None):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            for name, argv in commands.items():
+                # Each child leads its own process group so that stopping it stops its own children too.
+                children[name] = subprocess.Popen(argv, env=env, start_new_session=True)
+            self._banner(host, port, list(commands))
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping everything.")
+                        stopping = True
+                        break
+                time.sleep(0.5)
+        finally:
+            self.stdout.write("Stopping…")
+            self._stop_children(children)
+            if embedded_servers:
+                embedded.stop_all()
+            self.stdout.write("Stopped.")
+
+    def _stop_children(self, children):
+        for child in children.values():
+            if child.poll() is None:
+                try:
+                    os.killpg(child.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in children.values():
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for child in children.values():
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            child.wait()
+
+    def _banner(self, host, port, names):
+        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0")  # noqa: S104  (only shown, not bound) else host
+        lines = [
+            "",
+            f"IOC is running at http://{shown_host}:{port}/  (wall: /wall/, API docs: /api/docs/)",
+            f"Started: {', '.join(names)}",
+            "Demo logins (password: " + settings.IOC_DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS),
+            "Press Ctrl-C to stop everything.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

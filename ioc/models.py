@@ -1,0 +1,153 @@
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Unit(models.Model):
+    """An administrative unit (province, district, commune/ward) or a department.
+
+    `path` is the chain of codes from the root, e.g. "/75/26080/", so "this unit and
+    everything below" is one indexed prefix filter (see ioc.scope).
+    """
+
+    class Kind(models.TextChoices):
+        PROVINCE = "province", _("Province / city")
+        DISTRICT = "district", _("District")
+        WARD = "ward", _("Ward")
+        COMMUNE = "commune", _("Commune")
+        SPECIAL_ZONE = "special_zone", _("Special zone")
+        DEPARTMENT = "department", _("Department")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=512, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        ordering = ["path"]
+        indexes = [models.Index(fields=["path"], name="unit_path_prefix", opclasses=["varchar_pattern_ops"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_department(self) -> bool:
+        return self.kind == self.Kind.DEPARTMENT
+
+    def ancestor_codes(self) -> list[str]:
+        """Codes from the root down to this unit, itself included."""
+        return [code for code in self.path.split("/") if code]
+
+
+class User(AbstractUser):
+    """A person who logs in. Roles are Django groups (see ioc.roles); the home unit bounds what they see."""
+
+    home_unit = models.ForeignKey(
+        Unit, verbose_name=_("home unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class ApiKey(models.Model):
+    """A machine's credential: the secret is shown once and only its SHA-256 is kept."""
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=64), verbose_name=_("allowed actions"), default=list)
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="api_keys")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Severity(models.TextChoices):
+    INFO = "info", _("Information")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class Alert(models.Model):
+    """One entry of the alert stream shared by every subsystem.
+
+    A repeat of an alert that is not resolved yet (same dedup key) bumps `count` instead of
+    adding a row; once resolved, the same key opens a new alert.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+
+    subsystem = models.CharField(_("subsystem"), max_length=32, db_index=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    title = models.CharField(_("title"), max_length=300)
+    detail = models.TextField(_("detail"), blank=True)
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="alerts")
+    subject_type = models.CharField(_("about (type)"), max_length=64, blank=True)
+    subject_id = models.CharField(_("about (id)"), max_length=64, blank=True)
+    dedup_key = models.CharField(_("deduplication key"), max_length=200)
+    count = models.PositiveIntegerField(_("occurrences"), default=1)
+    state = models.CharField(_("state"), max_length=15, choices=State.choices, default=State.OPEN)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedup_key"], condition=~Q(state="resolved"), name="alert_one_unresolved_per_key"
+            )
+        ]
+        indexes = [models.Index(fields=["state", "severity"], name="alert_state_severity")]
+
+    def __str__(self):
+        return self.title
+
+
+class WorkerHeartbeat(models.Model):
+    """Last sign of life from background workers, written by a periodic task."""
+
+    name = models.CharField(max_length=100, unique=True)
+    beat_at = models.DateTimeField()
+    hostname = models.CharField(max_length=200, blank=True)
+
+    def __str__(self):
+        return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"

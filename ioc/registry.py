@@ -1,0 +1,62 @@
+"""The subsystem registry.
+
+Each app registers the subsystems it owns in its AppConfig.ready(). The wall, the snapshot
+API and the console iterate the registry, so adding a subsystem touches no core code.
+
+A snapshot provider takes a Scope and returns the panel's figures for that scope, cheaply:
+    {"kpis": [{"code": str, "label": str, "value": number | None, "unit": str,
+               "status": "ok" | "warning" | "critical" | None}, ...], ...}
+or None when the subsystem holds no data yet (the wall says so rather than show zeros).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.translation import get_language
+
+from ioc.scope import Scope
+
+SnapshotProvider = Callable[[Scope], dict | None]
+
+
+@dataclass(frozen=True)
+class Subsystem:
+    code: str
+    name_vi: str
+    name_en: str
+    order: int
+    app: str
+    icon: str = ""
+    snapshot: SnapshotProvider = field(default=lambda scope: None, compare=False)
+    panels: tuple[str, ...] = ("summary",)
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "vi").startswith("en") else self.name_vi
+
+    @property
+    def enabled(self) -> bool:
+        return self.code not in settings.IOC_SUBSYSTEMS_DISABLED
+
+
+_registry: dict[str, Subsystem] = {}
+
+
+def register(subsystem: Subsystem) -> None:
+    existing = _registry.get(subsystem.code)
+    if existing is not None and existing.app != subsystem.app:
+        raise ValueError(f"subsystem {subsystem.code!r} is already registered by {existing.app}")
+    _registry[subsystem.code] = subsystem
+
+
+def get(code: str) -> Subsystem | None:
+    return _registry.get(code)
+
+
+def enabled() -> list[Subsystem]:
+    return sorted((s for s in _registry.values() if s.enabled), key=lambda s: (s.order, s.code))
+
+
+def codes() -> set[str]:
+    return set(_registry)

@@ -1,0 +1,31 @@
+"""The four roles, as Django groups."""
+
+from django.utils.translation import gettext_lazy as _
+
+ADMIN = "admin"
+LEADER = "leader"
+OPERATOR = "operator"
+UNIT_STAFF = "unit_staff"
+
+ROLE_NAMES = {
+    ADMIN: _("Administrator"),
+    LEADER: _("Leader"),
+    OPERATOR: _("Operator"),
+    UNIT_STAFF: _("Unit staff"),
+}
+
+
+def roles_of(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_ioc_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True)) if hasattr(user, "groups") else set()
+        if getattr(user, "is_superuser", False):
+            cached.add(ADMIN)
+        user._ioc_roles = cached
+    return cached
+
+
+def has_role(user, *roles: str) -> bool:
+    return bool(roles_of(user) & set(roles))

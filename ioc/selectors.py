@@ -1,0 +1,105 @@
+"""Reads for the platform: scoped querysets and the figures behind the wall."""
+
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from ioc import registry
+from ioc.models import Alert, Severity, Unit
+from ioc.scope import EVERYTHING, Scope, scope_for_unit
+
+WALL_ALERT_LIMIT = 30
+
+
+def alerts_visible_to(scope: Scope):
+    return scope.filter(Alert.objects.select_related("unit"), "unit")
+
+
+def open_alerts(scope: Scope):
+    """Alerts not resolved yet, most severe and most recent first."""
+    severity_order = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    rank = Case(*[When(severity=s, then=Value(r)) for s, r in severity_order.items()], output_field=IntegerField())
+    return (
+        alerts_visible_to(scope)
+        .exclude(state=Alert.State.RESOLVED)
+        .annotate(severity_rank=rank)
+        .order_by("severity_rank", "-last_seen_at")
+    )
+
+
+def open_alert_counts(scope: Scope) -> dict[str, dict[str, int]]:
+    """{subsystem: {"critical": n, "warning": n, "info": n}} for unresolved alerts in scope."""
+    rows = (
+        alerts_visible_to(scope)
+        .exclude(state=Alert.State.RESOLVED)
+        .values("subsystem")
+        .annotate(
+            critical=Count("id", filter=Q(severity=Severity.CRITICAL)),
+            warning=Count("id", filter=Q(severity=Severity.WARNING)),
+            info=Count("id", filter=Q(severity=Severity.INFO)),
+        )
+    )
+    return {row.pop("subsystem"): row for row in rows}
+
+
+def _panel(subsystem: registry.Subsystem, scope: Scope, alert_counts: dict) -> dict:
+    return {
+        "code": subsystem.code,
+        "name": subsystem.name,
+        "name_vi": subsystem.name_vi,
+        "name_en": subsystem.name_en,
+        "icon": subsystem.icon,
+        "order": subsystem.order,
+        "panels": list(subsystem.panels),
+        "figures": subsystem.snapshot(scope),
+        "alerts": alert_counts.get(subsystem.code, {"critical": 0, "warning": 0, "info": 0}),
+    }
+
+
+def subsystem_panel(code: str, unit_code: str | None) -> dict | None:
+    """One subsystem's panel for the scope of `unit_code` (None: the whole deployment)."""
+    subsystem = registry.get(code)
+    if subsystem is None or not subsystem.enabled:
+        return None
+    if unit_code:
+        unit = Unit.objects.filter(code=unit_code).first()
+        if unit is None:
+            return None
+        scope = scope_for_unit(unit)
+    else:
+        scope = EVERYTHING
+    return _panel(subsystem, scope, open_alert_counts(scope))
+
+
+def dashboard_snapshot(scope: Scope) -> dict:
+    """Everything a screen needs to draw itself for `scope`; messages are applied on top."""
+    counts = open_alert_counts(scope)
+    return {
+        "at": timezone.now().isoformat(),
+        "scope": {
+            "unit": scope.unit.code if scope.unit else None,
+            "name": scope.unit.name if scope.unit else None,
+        },
+        "subsystems": [_panel(s, scope, counts) for s in registry.enabled()],
+        "alerts": [alert_state(a) for a in open_alerts(scope)[:WALL_ALERT_LIMIT]],
+    }
+
+
+def alert_state(alert: Alert) -> dict:
+    """The absolute state of one alert, as sent live and returned by the API."""
+    return {
+        "id": alert.pk,
+        "subsystem": alert.subsystem,
+        "severity": alert.severity,
+        "title": alert.title,
+        "detail": alert.detail,
+        "unit": alert.unit.code,
+        "unit_name": alert.unit.name,
+        "subject_type": alert.subject_type,
+        "subject_id": alert.subject_id,
+        "count": alert.count,
+        "state": alert.state,
+        "first_seen_at": alert.first_seen_at.isoformat() if alert.first_seen_at else None,
+        "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
+        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
+        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }

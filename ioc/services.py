@@ -1,0 +1,235 @@
+"""Every write of the platform core. Each is one transaction and announces itself after commit."""
+
+import hashlib
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ioc import bus, registry
+from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.scope import Scope, scope_for
+from ioc.selectors import alert_state
+
+# --- Units ----------------------------------------------------------------------------------
+
+
+def unit_upsert(*, code: str, name: str, kind: str, parent: Unit | None = None, **fields) -> Unit:
+    """Create or update a unit by its official code, keeping the paths of its subtree right."""
+    if kind not in Unit.Kind.values:
+        raise ValidationError(_("Unknown unit kind: %(kind)s") % {"kind": kind})
+    if "/" in code or not code.strip():
+        raise ValidationError(_("A unit code must be non-empty and contain no '/'."))
+    with transaction.atomic():
+        unit = Unit.objects.select_for_update().filter(code=code).first()
+        new_path = f"{parent.path if parent else '/'}{code}/"
+        if parent is not None and f"/{code}/" in parent.path:
+            raise ValidationError(_("A unit cannot be placed under itself."))
+        if unit is None:
+            unit = Unit(code=code)
+            old_path = None
+        else:
+            old_path = unit.path
+        unit.name, unit.kind, unit.parent, unit.path = name, kind, parent, new_path
+        unit.depth = new_path.count("/") - 2
+        for key, value in fields.items():
+            setattr(unit, key, value)
+        unit.save()
+        if old_path and old_path != new_path:
+            _move_subtree(old_path, new_path)
+    return unit
+
+
+def _move_subtree(old_path: str, new_path: str) -> None:
+    shift = new_path.count("/") - old_path.count("/")
+    for child in Unit.objects.select_for_update().filter(path__startswith=old_path).exclude(path=old_path):
+        child.path = new_path + child.path[len(old_path) :]
+        child.depth = child.depth + shift
+        child.save(update_fields=["path", "depth"])
+
+
+# --- Alerts ---------------------------------------------------------------------------------
+
+
+def alert_raise(
+    *,
+    subsystem: str,
+    severity: str,
+    title: str,
+    unit: Unit,
+    dedup_key: str,
+    detail: str = "",
+    subject_type: str = "",
+    subject_id: str = "",
+) -> tuple[Alert, bool]:
+    """Open an alert, or count one more occurrence of the unresolved alert with the same key.
+
+    Returns (alert, created). A repeat at a higher severity raises the alert's severity.
+    """
+    if registry.get(subsystem) is None:
+        raise ValidationError(_("Unknown subsystem: %(code)s") % {"code": subsystem})
+    if severity not in Severity.values:
+        raise ValidationError(_("Severity must be one of: info, warning, critical."))
+    if not title.strip():
+        raise ValidationError(_("An alert needs a title."))
+    if not dedup_key.strip():
+        raise ValidationError(_("An alert needs a deduplication key."))
+    now = timezone.now()
+    for _attempt in range(2):
+        try:
+            with transaction.atomic():
+                alert = (
+                    Alert.objects.select_for_update()
+                    .exclude(state=Alert.State.RESOLVED)
+                    .filter(dedup_key=dedup_key)
+                    .first()
+                )
+                created = alert is None
+                if created:
+                    alert = Alert.objects.create(
+                        subsystem=subsystem,
+                        severity=severity,
+                        title=title[:300],
+                        detail=detail,
+                        unit=unit,
+                        subject_type=subject_type,
+                        subject_id=subject_id,
+                        dedup_key=dedup_key,
+                        last_seen_at=now,
+                    )
+                else:
+                    alert.count += 1
+                    alert.last_seen_at = now
+                    if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
+                        alert.severity = severity
+                    alert.save(update_fields=["count", "last_seen_at", "severity"])
+                _announce(alert)
+                return alert, created
+        except IntegrityError:
+            # Another process opened the same alert between our read and insert: count onto it.
+            continue
+    raise Conflict(_("The alert changed while it was being raised; try again."))
+
+
+def _can_work_alerts(user) -> bool:
+    return has_role(user, ADMIN, OPERATOR, LEADER, UNIT_STAFF) or getattr(user, "api_key", None) is not None
+
+
+def _locked_alert_in_scope(alert_id: int, scope: Scope) -> Alert:
+    alert = scope.filter(Alert.objects.select_for_update(of=("self",)).select_related("unit"), "unit")
+    alert = alert.filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound(_("No such alert."))
+    return alert
+
+
+def alert_acknowledge(*, alert_id: int, user) -> Alert:
+    """An operator takes the alert in hand. A second acknowledgement is a conflict."""
+    if not _can_work_alerts(user):
+        raise PermissionDenied(_("Your role cannot acknowledge alerts."))
+    with transaction.atomic():
+        alert = _locked_alert_in_scope(alert_id, scope_for(user))
+        if alert.state != Alert.State.OPEN:
+            raise Conflict(_("This alert is already %(state)s.") % {"state": alert.get_state_display().lower()})
+        alert.state = Alert.State.ACKNOWLEDGED
+        alert.acknowledged_at = timezone.now()
+        alert.acknowledged_by = user if getattr(user, "pk", None) and not hasattr(user, "api_key") else None
+        alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+        _announce(alert)
+    return alert
+
+
+def alert_resolve(*, alert_id: int, user, note: str = "") -> Alert:
+    """Close the alert by hand. Resolving twice is a conflict."""
+    if not _can_work_alerts(user):
+        raise PermissionDenied(_("Your role cannot resolve alerts."))
+    with transaction.atomic():
+        alert = _locked_alert_in_scope(alert_id, scope_for(user))
+        if alert.state == Alert.State.RESOLVED:
+            raise Conflict(_("This alert is already resolved."))
+        _close(alert, user=user if not hasattr(user, "api_key") else None, note=note)
+    return alert
+
+
+def alert_resolve_by_key(*, dedup_key: str, note: str = "") -> Alert | None:
+    """Recovery from the system itself (a camera back online, a value back in range)."""
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("unit")
+            .exclude(state=Alert.State.RESOLVED)
+            .filter(dedup_key=dedup_key)
+            .first()
+        )
+        if alert is None:
+            return None
+        _close(alert, user=None, note=note)
+    return alert
+
+
+def _close(alert: Alert, *, user, note: str) -> None:
+    alert.state = Alert.State.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = user
+    alert.resolution_note = note
+    alert.save(update_fields=["state", "resolved_at", "resolved_by", "resolution_note"])
+    _announce(alert)
+
+
+def _announce(alert: Alert) -> None:
+    bus.publish(type="ioc.alert.updated", subsystem=alert.subsystem, unit=alert.unit, data=alert_state(alert))
+    bus.publish_kpis(subsystem=alert.subsystem, unit=alert.unit)
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+API_KEY_SCOPES = {
+    "alerts:write": "raise alerts",
+    "reports:write": "submit field reports (Open311, partner apps)",
+    "traffic:write": "push camera events and heartbeats",
+    "onestop:write": "push one-stop dossiers, counters and queues",
+    "indicators:write": "push indicator observations",
+}
+
+
+def hash_api_key(secret: str) -> str:
+    # The secret is 256 random bits, so a plain SHA-256 is enough; no slow hash is needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(*, name: str, scopes: list[str], unit: Unit, created_by=None) -> tuple[ApiKey, str]:
+    """Create a key; the returned plain key is shown once and never stored."""
+    unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
+    if unknown:
+        raise ValidationError(
+            _("Unknown scope(s): %(bad)s. Allowed: %(ok)s")
+            % {"bad": ", ".join(unknown), "ok": ", ".join(sorted(API_KEY_SCOPES))}
+        )
+    if not scopes:
+        raise ValidationError(_("An API key needs at least one scope."))
+    if not name.strip():
+        raise ValidationError(_("An API key needs a name."))
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    plain = f"ioc_{prefix}_{secret}"
+    key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_api_key(plain),
+        scopes=sorted(set(scopes)),
+        unit=unit,
+        created_by=created_by,
+    )
+    return key, plain
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().get(pk=key.pk)
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+    return key

@@ -1,0 +1,154 @@
+// The wall: draw from the snapshot, then apply live messages (each carries absolute state).
+// Reconnects with backoff, reloads the snapshot on every (re)connect and every minute.
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("wall-config").textContent);
+  const T = config.text;
+  const state = { alerts: new Map(), loading: false, buffered: [], snapshotAt: null };
+  const connection = document.getElementById("connection");
+  const ticker = document.getElementById("ticker");
+  const baseTitle = document.title;
+
+  // --- clock (Asia/Ho_Chi_Minh whatever the screen's own zone) ---------------------------
+  const clockFormat = new Intl.DateTimeFormat(config.lang === "en" ? "en-GB" : "vi-VN", {
+    timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    weekday: "short", day: "2-digit", month: "2-digit",
+  });
+  function tick() { document.getElementById("clock").textContent = clockFormat.format(new Date()); }
+  tick(); setInterval(tick, 1000);
+
+  function setConnection(name) {
+    connection.dataset.state = name;
+    connection.textContent = T[name];
+  }
+
+  // --- panels -------------------------------------------------------------------------------
+  function panelFor(code) { return document.querySelector('.panel[data-subsystem="' + code + '"]'); }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function formatValue(value) {
+    if (value === null || value === undefined) return "–";
+    if (typeof value === "number") return value.toLocaleString(config.lang === "en" ? "en-US" : "vi-VN", { maximumFractionDigits: 1 });
+    return String(value);
+  }
+
+  function renderPanel(panel) {
+    const node = panelFor(panel.code);
+    if (!node) return;
+    const body = node.querySelector(".panel-body");
+    const figures = panel.figures;
+    body.replaceChildren();
+    if (!figures || !figures.kpis || figures.kpis.length === 0) {
+      body.appendChild(el("p", "panel-empty", T.noData));
+    } else {
+      for (const kpi of figures.kpis) {
+        const box = el("div", "kpi");
+        box.dataset.code = kpi.code;
+        if (kpi.status) box.dataset.status = kpi.status;
+        const value = el("span", "kpi-value", formatValue(kpi.value));
+        if (kpi.unit) value.appendChild(el("span", "kpi-unit", kpi.unit));
+        box.appendChild(value);
+        box.appendChild(el("span", "kpi-label", kpi.label));
+        body.appendChild(box);
+      }
+    }
+    const alerts = panel.alerts || {};
+    for (const level of ["critical", "warning"]) {
+      const badge = node.querySelector(".badge." + level);
+      const count = alerts[level] || 0;
+      badge.textContent = count;
+      badge.dataset.count = count;
+    }
+    node.classList.toggle("has-critical", (alerts.critical || 0) > 0);
+  }
+
+  // --- alerts ticker ---------------------------------------------------------------------------
+  const rank = { critical: 0, warning: 1, info: 2 };
+  function renderTicker() {
+    const open = [...state.alerts.values()].filter((a) => a.state !== "resolved");
+    open.sort((a, b) => rank[a.severity] - rank[b.severity] || (b.last_seen_at || "").localeCompare(a.last_seen_at || ""));
+    ticker.replaceChildren();
+    if (open.length === 0) ticker.appendChild(el("li", "none", T.noAlerts));
+    for (const alert of open.slice(0, 20)) {
+      const item = el("li", alert.severity);
+      item.dataset.alertId = alert.id;
+      item.appendChild(document.createTextNode(alert.title + (alert.count > 1 ? " ×" + alert.count : "")));
+      item.appendChild(el("span", "unit", alert.unit_name));
+      ticker.appendChild(item);
+    }
+    const critical = open.filter((a) => a.severity === "critical").length;
+    document.title = critical ? "(" + critical + ") " + baseTitle : baseTitle;
+  }
+
+  function applyAlert(alert) {
+    if (alert.state === "resolved") state.alerts.delete(alert.id);
+    else state.alerts.set(alert.id, alert);
+    renderTicker();
+  }
+
+  // --- snapshot and messages -----------------------------------------------------------------
+  function apply(message) {
+    if (message.type === "ioc.alert.updated") applyAlert(message.data);
+    else if (message.type && message.type.endsWith(".kpis")) renderPanel(message.data);
+  }
+
+  async function loadSnapshot() {
+    state.loading = true;
+    try {
+      const response = await fetch(config.snapshotUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.status === 401 || response.status === 403) { window.location.reload(); return; }
+      if (!response.ok) throw new Error("snapshot " + response.status);
+      const snapshot = await response.json();
+      state.snapshotAt = snapshot.at;
+      snapshot.subsystems.forEach(renderPanel);
+      state.alerts = new Map(snapshot.alerts.map((a) => [a.id, a]));
+      renderTicker();
+      // Messages that arrived while the snapshot was loading are newer than what it may hold.
+      const queued = state.buffered;
+      state.buffered = [];
+      queued.filter((m) => !state.snapshotAt || m.at >= state.snapshotAt).forEach(apply);
+    } catch (error) {
+      console.warn("snapshot failed", error);
+    } finally {
+      state.loading = false;
+      if (state.buffered.length) { const rest = state.buffered; state.buffered = []; rest.forEach(apply); }
+    }
+  }
+
+  // --- socket with backoff -------------------------------------------------------------------
+  let socket = null, attempt = 0, pingTimer = null;
+  function connect() {
+    setConnection(attempt === 0 ? "connecting" : "disconnected");
+    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + config.socketPath);
+    socket.onopen = () => {
+      attempt = 0;
+      setConnection("connected");
+      loadSnapshot();
+      pingTimer = setInterval(() => socket.readyState === 1 && socket.send('{"type":"ping"}'), 25000);
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (!message.type || message.type === "pong" || message.type === "ioc.hello") return;
+      if (state.loading) state.buffered.push(message); else apply(message);
+    };
+    socket.onclose = (event) => {
+      clearInterval(pingTimer);
+      setConnection("disconnected");
+      if (event.code === 4401) { window.location.reload(); return; }
+      attempt += 1;
+      const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  loadSnapshot();
+  connect();
+  setInterval(loadSnapshot, config.snapshotEveryMs);
+})();
