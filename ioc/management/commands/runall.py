@@ -40,10 +40,29 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "ioc.asgi:application"],
-            "worker": [python, "-m", "celery", "-A", "ioc", "worker", "--loglevel=INFO", "--concurrency=2",
-                       "-Q", settings.CELERY_TASK_DEFAULT_QUEUE],
-            "beat": [python, "-m", "celery", "-A", "ioc", "beat", "--loglevel=INFO",
-                     "-s", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "ioc",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "ioc",
+                "beat",
+                "--loglevel=INFO",
+                "-s",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ],
         }
         for feed in DEMO_FEEDS:
             commands[feed] = [python, "manage.py", feed]
@@ -97,7 +116,8 @@ class Command(BaseCommand):
             child.wait()
 
     def _banner(self, host, port, names):
-        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0")  # noqa: S104  (only shown, not bound) else host
+        # Only shown to the person, never bound here.
+        shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
         lines = [
             "",
             f"IOC is running at http://{shown_host}:{port}/  (wall: /wall/, API docs: /api/docs/)",
