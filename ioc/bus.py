@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,6 @@ class _Sender:
             return waiting
         from ioc.selectors import subsystem_panel
 
-        close_old_connections()
         try:
             for subsystem, code in due:
                 try:
@@ -159,7 +158,8 @@ class _Sender:
                 message = envelope(type=f"{subsystem}.kpis", subsystem=subsystem, unit_code=code or "", data=panel)
                 loop.run_until_complete(self._send(layer, [group], message))
         finally:
-            close_old_connections()
+            # This thread wakes rarely: hold no database connection between batches.
+            connections.close_all()
         return waiting
 
     async def _send(self, layer, groups, message):

@@ -1,0 +1,11 @@
+"""Test set-up shared by every test: real PostgreSQL and Redis (embedded unless configured)."""
+
+import os
+
+
+def pytest_unconfigure(config):
+    # Leave no server running after the suite when it started its own.
+    if not os.environ.get("DATABASE_URL") and not os.environ.get("REDIS_URL"):
+        from ioc import embedded
+
+        embedded.stop_all()

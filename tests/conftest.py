@@ -1,0 +1,70 @@
+"""Standing units and people: a province, three wards, a department, and one user per role."""
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from ioc import bus
+from ioc.demo import ensure_roles
+from ioc.models import Unit, User
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
+from ioc.services import api_key_create, unit_upsert
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def city(db):
+    """Đồng Nai with three wards and one department."""
+    province = unit_upsert(code="75", name="Tỉnh Đồng Nai", kind=Unit.Kind.PROVINCE)
+    return {
+        "province": province,
+        "long_khanh": unit_upsert(code="26080", name="Phường Long Khánh", kind=Unit.Kind.WARD, parent=province),
+        "binh_loc": unit_upsert(code="26089", name="Phường Bình Lộc", kind=Unit.Kind.WARD, parent=province),
+        "bien_hoa": unit_upsert(code="26068", name="Phường Biên Hòa", kind=Unit.Kind.WARD, parent=province),
+        "police": unit_upsert(code="75-CA", name="Công an tỉnh", kind=Unit.Kind.DEPARTMENT, parent=province),
+    }
+
+
+def make_user(username, role, unit):
+    ensure_roles()
+    user = User.objects.create_user(username=username, password=PASSWORD, home_unit=unit)
+    user.groups.add(Group.objects.get(name=role))
+    if role == ADMIN:
+        user.is_staff = user.is_superuser = True
+        user.save()
+    return user
+
+
+@pytest.fixture
+def people(city):
+    return {
+        "admin": make_user("admin", ADMIN, None),
+        "leader": make_user("leader", LEADER, city["province"]),
+        "operator": make_user("operator", OPERATOR, city["province"]),
+        "staff_lk": make_user("staff_26080", UNIT_STAFF, city["long_khanh"]),
+        "staff_bl": make_user("staff_26089", UNIT_STAFF, city["binh_loc"]),
+    }
+
+
+@pytest.fixture
+def api_as():
+    def client_for(user):
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def machine_key(city):
+    """A vendor system's key for the province, allowed to raise alerts."""
+    key, plain = api_key_create(name="camera-vendor", scopes=["alerts:write"], unit=city["province"])
+    return key, plain
+
+
+@pytest.fixture(autouse=True)
+def _drain_live_bus():
+    yield
+    bus.flush(timeout=5)
