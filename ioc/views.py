@@ -45,8 +45,13 @@ def readyz(request):
         checks["database"] = f"error: {exc.__class__.__name__}"
     try:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+        client.ping()
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {exc.__class__.__name__}"

@@ -68,3 +68,9 @@ def machine_key(city):
 def _drain_live_bus():
     yield
     bus.flush(timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Users are made in nearly every test; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

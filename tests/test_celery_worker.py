@@ -1,0 +1,23 @@
+"""A real Celery worker takes a task from the real Redis broker and runs it."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+
+from ioc.celery import app
+from ioc.models import WorkerHeartbeat
+from ioc.tasks import worker_heartbeat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_worker_runs_the_heartbeat_task_through_redis(client):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        worker_heartbeat.delay()
+        deadline = time.monotonic() + 20
+        while not WorkerHeartbeat.objects.filter(name="worker").exists():
+            assert time.monotonic() < deadline, "the worker did not run the task"
+            time.sleep(0.1)
+    ready = client.get("/readyz").json()
+    assert ready["worker_last_beat"] is not None
