@@ -44,7 +44,10 @@ def test_staff_cannot_acknowledge_outside_their_scope(city, people, api_as):
 def test_a_repeat_counts_onto_the_open_alert_and_a_resolved_key_opens_a_new_one(city, people):
     first = raise_alert(city["long_khanh"], key="cam-7-offline", severity="warning")
     again, created = services.alert_raise(
-        subsystem="traffic", severity="critical", title="Camera mất kết nối", unit=city["long_khanh"],
+        subsystem="traffic",
+        severity="critical",
+        title="Camera mất kết nối",
+        unit=city["long_khanh"],
         dedup_key="cam-7-offline",
     )
     assert not created and again.pk == first.pk
@@ -83,8 +86,13 @@ def test_open_filter_and_severity_filter(city, people, api_as):
 
 
 def test_operator_raises_an_alert_by_api(city, people, api_as):
-    body = {"subsystem": "security", "severity": "critical", "title": "Cháy ở chợ Long Khánh", "unit": "26080",
-            "dedup_key": "fire-market"}
+    body = {
+        "subsystem": "security",
+        "severity": "critical",
+        "title": "Cháy ở chợ Long Khánh",
+        "unit": "26080",
+        "dedup_key": "fire-market",
+    }
     client = api_as(people["operator"])
     assert client.post("/api/v1/alerts/", body, format="json").status_code == 201
     repeat = client.post("/api/v1/alerts/", body, format="json")
@@ -109,8 +117,14 @@ def test_ward_staff_may_not_raise_alerts(city, people, api_as):
     ],
 )
 def test_bad_input_is_a_clear_400_and_changes_nothing(city, people, api_as, change, field):
-    body = {"subsystem": "security", "severity": "info", "title": "Tụ tập đông người", "unit": "26080",
-            "dedup_key": "crowd", **change}
+    body = {
+        "subsystem": "security",
+        "severity": "info",
+        "title": "Tụ tập đông người",
+        "unit": "26080",
+        "dedup_key": "crowd",
+        **change,
+    }
     response = api_as(people["operator"]).post("/api/v1/alerts/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()

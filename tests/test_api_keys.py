@@ -11,8 +11,13 @@ from ioc.models import Alert, ApiKey
 
 pytestmark = pytest.mark.django_db
 
-ALERT = {"subsystem": "traffic", "severity": "critical", "title": "Tai nạn trên QL1A", "unit": "26080",
-         "dedup_key": "accident-ql1a-km1835"}
+ALERT = {
+    "subsystem": "traffic",
+    "severity": "critical",
+    "title": "Tai nạn trên QL1A",
+    "unit": "26080",
+    "dedup_key": "accident-ql1a-km1835",
+}
 
 
 def machine(plain):
@@ -56,15 +61,24 @@ def test_a_key_without_the_scope_is_403(city):
 def test_a_ward_key_cannot_reach_another_ward(city):
     _, plain = services.api_key_create(name="ward-app", scopes=["alerts:write"], unit=city["binh_loc"])
     assert machine(plain).post("/api/v1/alerts/", ALERT, format="json").status_code == 404
-    other = services.alert_raise(subsystem="traffic", severity="info", title="x", unit=city["long_khanh"],
-                                 dedup_key="x")[0]
+    other = services.alert_raise(
+        subsystem="traffic", severity="info", title="x", unit=city["long_khanh"], dedup_key="x"
+    )[0]
     assert machine(plain).get(f"/api/v1/alerts/{other.pk}/").status_code == 404
 
 
 def test_create_api_key_command_prints_the_key_once(city):
     out = StringIO()
-    call_command("create_api_key", "frigate-long-khanh", "--scope", "alerts:write,traffic:write", "--unit", "26080",
-                 stdout=out, stderr=StringIO())
+    call_command(
+        "create_api_key",
+        "frigate-long-khanh",
+        "--scope",
+        "alerts:write,traffic:write",
+        "--unit",
+        "26080",
+        stdout=out,
+        stderr=StringIO(),
+    )
     plain = out.getvalue().strip()
     key = ApiKey.objects.get(name="frigate-long-khanh")
     assert key.scopes == ["alerts:write", "traffic:write"]

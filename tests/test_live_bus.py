@@ -17,9 +17,7 @@ async def _close_connections():
 
 
 def raise_alert(unit, key, title="Ngập nước đường Hùng Vương", severity="critical", subsystem="reports"):
-    alert, _ = services.alert_raise(
-        subsystem=subsystem, severity=severity, title=title, unit=unit, dedup_key=key
-    )
+    alert, _ = services.alert_raise(subsystem=subsystem, severity=severity, title=title, unit=unit, dedup_key=key)
     return alert
 
 

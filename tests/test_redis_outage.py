@@ -32,8 +32,13 @@ def own_redis(tmp_path, settings):
 
 def test_with_redis_stopped_the_write_commits_and_the_api_answers(city, people, api_as, own_redis, client):
     operator = api_as(people["operator"])
-    body = {"subsystem": "traffic", "severity": "critical", "title": "Tai nạn ngã tư Long Khánh",
-            "unit": "26080", "dedup_key": "accident-1"}
+    body = {
+        "subsystem": "traffic",
+        "severity": "critical",
+        "title": "Tai nạn ngã tư Long Khánh",
+        "unit": "26080",
+        "dedup_key": "accident-1",
+    }
     assert operator.post("/api/v1/alerts/", body, format="json").status_code == 201
     assert bus.flush(timeout=5)
     failed_before = bus.stats["failed"]
