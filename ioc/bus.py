@@ -118,10 +118,10 @@ class _Sender:
         asyncio.set_event_loop(loop)
         from channels.layers import get_channel_layer
 
-        layer = get_channel_layer()
         while True:
             self.wake.wait(timeout=KPI_MIN_INTERVAL)
             self.wake.clear()
+            layer = get_channel_layer()  # looked up each round: settings may point it elsewhere
             while True:
                 try:
                     groups, message = self.messages.get_nowait()
