@@ -164,7 +164,6 @@ AXES_COOLOFF_TIME = env_int("IOC_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("IOC_PROXY_COUNT", 0, minimum=0)
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
