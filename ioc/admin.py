@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from ioc import services
-from ioc.models import Alert, ApiKey, Unit, User
+from ioc.models import Alert, ApiKey, CalendarDay, Notification, Unit, User
 
 
 @admin.register(Unit)
@@ -56,6 +56,23 @@ class AlertAdmin(admin.ModelAdmin):
     list_filter = ["state", "severity", "subsystem"]
     search_fields = ["title", "dedup_key"]
     readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "kind", "note"]
+    list_filter = ["kind"]
+    date_hierarchy = "date"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "channel", "recipient", "subject", "sent_at", "attempts"]
+    list_filter = ["channel"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -57,9 +57,13 @@ def envelope(*, type: str, subsystem: str, unit_code: str, data: dict) -> dict:
     }
 
 
-def publish(*, type: str, subsystem: str, unit, data: dict) -> None:
-    """Announce `data` (absolute state) to `unit`'s scope once the current transaction commits."""
-    groups = groups_for(unit)
+def publish(*, type: str, subsystem: str, unit, data: dict, extra_units=()) -> None:
+    """Announce `data` (absolute state) to `unit`'s scope once the current transaction commits.
+
+    `extra_units` reach further scopes too (a report seen by its ward and by the department
+    assigned to it); each group gets the message once.
+    """
+    groups = list(dict.fromkeys(g for u in (unit, *extra_units) for g in groups_for(u)))
     unit_code = unit.code if unit is not None else ""
 
     def send():

@@ -11,4 +11,7 @@ app.autodiscover_tasks()
 # Periodic jobs. Each subsystem adds its own sweeps here as it grows.
 app.conf.beat_schedule = {
     "ioc-worker-heartbeat": {"task": "ioc.tasks.worker_heartbeat", "schedule": 30.0},
+    "ioc-send-notifications": {"task": "ioc.tasks.send_notifications", "schedule": 60.0},
+    "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
+    "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
 }

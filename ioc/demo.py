@@ -3,6 +3,7 @@
 Loading is idempotent: run it on every start, it changes nothing the second time.
 """
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -42,6 +43,7 @@ DEMO_USERS = [
     ("admin", ADMIN, None, "Quản trị"),
     ("leader", LEADER, PROVINCE, "Lãnh đạo tỉnh"),
     ("operator", OPERATOR, PROVINCE, "Điều hành viên IOC"),
+    ("leader_26080", LEADER, "26080", "Lãnh đạo phường Long Khánh"),
     ("staff_26080", UNIT_STAFF, "26080", "Cán bộ phường Long Khánh"),
     ("staff_26089", UNIT_STAFF, "26089", "Cán bộ phường Bình Lộc"),
     ("staff_26068", UNIT_STAFF, "26068", "Cán bộ phường Biên Hòa"),
@@ -78,4 +80,8 @@ def load_demo_city(password: str | None = None) -> dict:
                 user.save()
                 user.groups.add(Group.objects.get(name=role))
                 created_users.append(username)
+        # Each subsystem app adds its own demo configuration (categories, cameras, offices...).
+        for app in apps.get_app_configs():
+            if hasattr(app, "load_demo"):
+                app.load_demo()
     return {"units": Unit.objects.count(), "users_created": created_users}

@@ -31,6 +31,9 @@ class Unit(models.Model):
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    # Optional GeoJSON Polygon/MultiPolygon (lon, lat) with its bounding box for a cheap prefilter.
+    boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
+    bbox = ArrayField(models.FloatField(), size=4, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("unit")
@@ -151,3 +154,57 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} @ {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the working calendar that an administrator enters.
+
+    Vietnam's public holidays, and the make-up Saturdays the `holidays` package knows, need no
+    row; rows here add days off (e.g. an extended Tết break) or make-up working days.
+    """
+
+    class Kind(models.TextChoices):
+        DAY_OFF = "day_off", _("Day off")
+        WORKING_DAY = "working_day", _("Make-up working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} {self.get_kind_display()}"
+
+
+class Notification(models.Model):
+    """An outgoing email or text message, written in the same transaction as the change it tells of.
+
+    A worker sends it; if Redis or the worker is down it waits here and the next sweep sends it.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message")
+
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_at"], name="notification_pending", condition=Q(sent_at=None))]
+
+    def __str__(self):
+        return f"{self.channel} → {self.recipient}: {self.subject}"

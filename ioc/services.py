@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import bus, registry
+from ioc import bus, geo, registry
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -37,6 +37,11 @@ def unit_upsert(*, code: str, name: str, kind: str, parent: Unit | None = None, 
         unit.depth = new_path.count("/") - 2
         for key, value in fields.items():
             setattr(unit, key, value)
+        if "boundary" in fields:
+            try:
+                unit.bbox = geo.bbox_of(unit.boundary) if unit.boundary else None
+            except (ValueError, KeyError, TypeError, IndexError):
+                raise ValidationError(_("The boundary must be a GeoJSON Polygon or MultiPolygon.")) from None
         unit.save()
         if old_path and old_path != new_path:
             _move_subtree(old_path, new_path)

@@ -4,6 +4,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -226,6 +227,43 @@ SPECTACULAR_SETTINGS = {
 # --- IOC ------------------------------------------------------------------------------------
 IOC_SUBSYSTEMS_DISABLED = env_list("IOC_SUBSYSTEMS_DISABLED")
 IOC_DEMO_PASSWORD = env_secret("IOC_DEMO_PASSWORD", "ioc-demo-2026")
+# Working sessions of the offices (local time), for deadlines in working hours and days.
+IOC_WORK_SESSIONS = env_str("IOC_WORK_SESSIONS", "07:30-11:30,13:30-17:00")
+
+
+def _service_area() -> tuple[float, float, float, float]:
+    raw = env_list("IOC_SERVICE_AREA", ["8.18", "102.14", "23.39", "109.47"])  # Vietnam's mainland and coast
+    try:
+        area = tuple(float(x) for x in raw)
+    except ValueError:
+        area = ()
+    if len(area) != 4 or not (area[0] < area[2] and area[1] < area[3]):
+        raise ImproperlyConfigured("IOC_SERVICE_AREA must be min_lat,min_lon,max_lat,max_lon")
+    return area
+
+
+IOC_SERVICE_AREA = _service_area()
+# Field reports
+IOC_REPORTS_DUE_SOON_SHARE = env_int("IOC_REPORTS_DUE_SOON_PERCENT", 75, minimum=1) / 100
+IOC_REPORTS_URGENT_ASSIGN_MINUTES = env_int("IOC_REPORTS_URGENT_ASSIGN_MINUTES", 10, minimum=1)
+IOC_REPORTS_REOPEN_DAYS = env_int("IOC_REPORTS_REOPEN_DAYS", 7, minimum=0)
+IOC_REPORTS_DUPLICATE_RADIUS_M = env_int("IOC_REPORTS_DUPLICATE_RADIUS_M", 50, minimum=1)
+IOC_REPORTS_DUPLICATE_DAYS = env_int("IOC_REPORTS_DUPLICATE_DAYS", 7, minimum=1)
+IOC_PHOTO_MAX_BYTES = env_int("IOC_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+IOC_PHOTO_MAX_PIXELS = env_int("IOC_PHOTO_MAX_PIXELS", 40_000_000, minimum=10_000)
+IOC_PHOTO_MAX_SIDE = env_int("IOC_PHOTO_MAX_SIDE", 2560, minimum=320)
+IOC_PHOTOS_PER_REPORT = env_int("IOC_PHOTOS_PER_REPORT", 5, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+IOC_SMS_BACKEND = env_str("IOC_SMS_BACKEND", "ioc.notify.LogSmsBackend")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ioc@localhost")
 IOC_MAP_TILES_URL = env_str("IOC_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 # --- Production safety when DEBUG is off --------------------------------------------------

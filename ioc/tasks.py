@@ -12,3 +12,10 @@ def worker_heartbeat() -> str:
     now = timezone.now()
     WorkerHeartbeat.objects.update_or_create(name="worker", defaults={"beat_at": now, "hostname": socket.gethostname()})
     return now.isoformat()
+
+
+@shared_task(name="ioc.tasks.send_notifications")
+def send_notifications() -> int:
+    from ioc.notify import send_pending
+
+    return send_pending()

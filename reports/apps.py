@@ -5,9 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Field reports")
+    demo_feed_command = "reports_demo_feed"
 
     def ready(self):
         from ioc import registry
+        from reports.selectors import wall_figures
 
         registry.register(
             registry.Subsystem(
@@ -17,5 +19,12 @@ class ReportsConfig(AppConfig):
                 order=1,
                 app="reports",
                 icon="megaphone",
+                snapshot=wall_figures,
+                panels=("summary", "slowest_units", "urgent"),
             )
         )
+
+    def load_demo(self):
+        from reports.demo import load_demo_categories
+
+        load_demo_categories()

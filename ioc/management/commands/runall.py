@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -15,9 +16,6 @@ from ioc import embedded
 from ioc.demo import DEMO_USERS
 
 STOP_GRACE_SECONDS = 10
-
-# Commands of demo feeds the subsystem apps provide; each runs when its command exists.
-DEMO_FEEDS: list[str] = []
 
 
 class Command(BaseCommand):
@@ -64,8 +62,12 @@ class Command(BaseCommand):
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
         }
-        for feed in DEMO_FEEDS:
-            commands[feed] = [python, "manage.py", feed]
+        if not no_demo:
+            # Each subsystem app may name a management command that feeds it demo data.
+            for app in apps.get_app_configs():
+                feed = getattr(app, "demo_feed_command", None)
+                if feed:
+                    commands[f"{app.label}-feed"] = [python, "manage.py", feed]
 
         children: dict[str, subprocess.Popen] = {}
         stopping = False

@@ -1,0 +1,95 @@
+"""Small geography without GIS: distances, the service area, point in polygon, unit lookup."""
+
+import math
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from ioc.errors import ValidationError
+
+EARTH_RADIUS_M = 6_371_000
+TERRITORIAL_KINDS = ("ward", "commune", "special_zone", "district")
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def box_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min_lat, min_lon, max_lat, max_lon) containing the circle, for an indexed prefilter."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = math.degrees(radius_m / (EARTH_RADIUS_M * max(math.cos(math.radians(lat)), 0.01)))
+    return lat - dlat, lon - dlon, lat + dlat, lon + dlon
+
+
+def check_in_service_area(lat, lon) -> None:
+    """Refuse coordinates that are missing a half, out of range, or outside the service area."""
+    if (lat is None) != (lon is None):
+        raise ValidationError({"location": _("Give both latitude and longitude, or neither.")})
+    if lat is None:
+        return
+    min_lat, min_lon, max_lat, max_lon = settings.IOC_SERVICE_AREA
+    if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
+        raise ValidationError({"location": _("This location is outside the area this center serves.")})
+
+
+def _rings(geometry: dict) -> list[list[list[list[float]]]]:
+    kind = geometry.get("type")
+    if kind == "Polygon":
+        return [geometry["coordinates"]]
+    if kind == "MultiPolygon":
+        return geometry["coordinates"]
+    raise ValueError("a boundary must be a GeoJSON Polygon or MultiPolygon")
+
+
+def _in_ring(lat: float, lon: float, ring: list[list[float]]) -> bool:
+    inside = False
+    j = len(ring) - 1
+    for i in range(len(ring)):
+        xi, yi = ring[i][0], ring[i][1]
+        xj, yj = ring[j][0], ring[j][1]
+        if (yi > lat) != (yj > lat) and lon < (xj - xi) * (lat - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def contains(geometry: dict, lat: float, lon: float) -> bool:
+    """Point in a GeoJSON (Multi)Polygon, holes respected."""
+    for polygon in _rings(geometry):
+        if polygon and _in_ring(lat, lon, polygon[0]) and not any(_in_ring(lat, lon, hole) for hole in polygon[1:]):
+            return True
+    return False
+
+
+def bbox_of(geometry: dict) -> list[float]:
+    points = [pt for polygon in _rings(geometry) for ring in polygon for pt in ring]
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return [min(lats), min(lons), max(lats), max(lons)]
+
+
+def locate_unit(lat: float, lon: float, *, chosen=None):
+    """The commune/ward for a point: its boundary where loaded, else the chosen unit, else the nearest centre."""
+    from ioc.models import Unit
+
+    candidates = Unit.objects.filter(
+        kind__in=TERRITORIAL_KINDS,
+        boundary__isnull=False,
+        bbox__0__lte=lat,
+        bbox__1__lte=lon,
+        bbox__2__gte=lat,
+        bbox__3__gte=lon,
+    ).order_by("-depth")
+    for unit in candidates:
+        if contains(unit.boundary, lat, lon):
+            return unit
+    if chosen is not None:
+        return chosen
+    centres = Unit.objects.filter(kind__in=TERRITORIAL_KINDS, latitude__isnull=False, longitude__isnull=False).only(
+        "id", "code", "name", "path", "latitude", "longitude"
+    )
+    return min(centres, key=lambda u: distance_m(lat, lon, u.latitude, u.longitude), default=None)

@@ -1,0 +1,298 @@
+"""Reads of field reports: scoped querysets, public views without personal data, wall figures."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ioc import geo
+from ioc.scope import Scope
+from reports.models import FINISHED_STATUSES, OPEN_STATUSES, Level, Report, ReportEvent, ReportPhoto, Status
+
+WALL_URGENT_LIMIT = 5
+WALL_SLOWEST_UNITS = 5
+
+
+def reports_visible_to(scope: Scope):
+    """Reports located in the scope or assigned to a unit in it."""
+    return scope.filter(Report.objects.select_related("category", "unit", "assigned_unit"), "unit", "assigned_unit")
+
+
+def overdue_q(now=None) -> Q:
+    now = now or timezone.now()
+    return Q(status__in=OPEN_STATUSES) & (
+        Q(first_answered_at=None, response_due_at__lt=now) | Q(resolved_at=None, resolution_due_at__lt=now)
+    )
+
+
+def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
+    """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
+    if latitude is None or longitude is None:
+        return []
+    radius = settings.IOC_REPORTS_DUPLICATE_RADIUS_M
+    min_lat, min_lon, max_lat, max_lon = geo.box_around(latitude, longitude, radius)
+    since = timezone.now() - timedelta(days=settings.IOC_REPORTS_DUPLICATE_DAYS)
+    queryset = Report.objects.select_related("category", "unit").filter(
+        category_id=category_id,
+        status__in=OPEN_STATUSES,
+        received_at__gte=since,
+        latitude__range=(min_lat, max_lat),
+        longitude__range=(min_lon, max_lon),
+    )
+    if scope is not None:
+        queryset = scope.filter(queryset, "unit", "assigned_unit")
+    if exclude_id:
+        queryset = queryset.exclude(pk=exclude_id)
+    found = [(r, geo.distance_m(latitude, longitude, r.latitude, r.longitude)) for r in queryset[:200]]
+    return sorted(((r, d) for r, d in found if d <= radius), key=lambda pair: pair[1])
+
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def report_live_state(report: Report) -> dict:
+    """What staff screens show of a report. Never the reporter's identity."""
+    return {
+        "id": report.pk,
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "status_label": report.get_status_display(),
+        "level": report.level,
+        "category": report.category.code,
+        "category_name": report.category.name,
+        "description": report.description[:300],
+        "address": report.address,
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "unit": report.unit.code,
+        "unit_name": report.unit.name,
+        "assigned_unit": report.assigned_unit.code if report.assigned_unit else None,
+        "assigned_unit_name": report.assigned_unit.name if report.assigned_unit else None,
+        "returned": report.returned,
+        "received_at": _iso(report.received_at),
+        "response_due_at": _iso(report.response_due_at),
+        "resolution_due_at": _iso(report.resolution_due_at),
+        "first_answered_at": _iso(report.first_answered_at),
+        "resolved_at": _iso(report.resolved_at),
+    }
+
+
+def photo_url(photo: ReportPhoto, *, thumbnail: bool = False) -> str:
+    url = reverse("reports:photo", kwargs={"uid": photo.uid})
+    return f"{url}?size=thumb" if thumbnail and photo.thumbnail else url
+
+
+def public_report(report: Report) -> dict:
+    """A report as anyone may see it: no name, phone or email; photos only once triaged."""
+    photos = list(report.photos.all()) if report.is_triaged else []
+    answers = list(report.answers.select_related("unit"))
+    return {
+        "tracking_code": report.tracking_code,
+        "status": report.status,
+        "status_label": report.get_status_display(),
+        "category": report.category.code,
+        "category_name": report.category.name,
+        "level": report.level,
+        "description": report.description,
+        "address": report.address,
+        "latitude": report.latitude,
+        "longitude": report.longitude,
+        "unit_name": report.unit.name,
+        "assigned_unit_name": report.assigned_unit.name if report.assigned_unit else None,
+        "received_at": _iso(report.received_at),
+        "response_due_at": _iso(report.response_due_at),
+        "resolution_due_at": _iso(report.resolution_due_at),
+        "first_answered_at": _iso(report.first_answered_at),
+        "resolved_at": _iso(report.resolved_at),
+        "rating": report.rating,
+        "duplicate_of": report.duplicate_of.tracking_code if report.duplicate_of_id else None,
+        "photos": [photo_url(p) for p in photos if p.kind == ReportPhoto.Kind.REPORT],
+        "answers": [
+            {
+                "unit_name": a.unit.name,
+                "text": a.text,
+                "at": _iso(a.at),
+                "photos": [photo_url(p) for p in photos if p.answer_id == a.pk],
+            }
+            for a in answers
+        ],
+        "timeline": [
+            {
+                "action": e.action,
+                "label": e.get_action_display(),
+                "at": _iso(e.at),
+                "note": e.note,
+                "unit_name": e.unit.name if e.unit else None,
+            }
+            for e in report.events.filter(public=True).select_related("unit")
+        ],
+    }
+
+
+def timeline(report: Report) -> list[ReportEvent]:
+    return list(report.events.select_related("unit", "actor"))
+
+
+# --- wall figures -------------------------------------------------------------------------------
+
+
+class Median(Func):
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+class EpochSeconds(Func):
+    template = "EXTRACT(EPOCH FROM %(expressions)s)"
+    output_field = FloatField()
+
+
+def _answer_seconds():
+    return EpochSeconds(ExpressionWrapper(F("first_answered_at") - F("received_at"), output_field=DurationField()))
+
+
+def _on_time_share(reports, since, now) -> float | None:
+    """Share answered by the answer deadline, among reports whose deadline has come or that were answered."""
+    judged = (
+        reports.filter(received_at__gte=since, response_due_at__isnull=False)
+        .exclude(status__in=(Status.REJECTED, Status.DUPLICATE))
+        .filter(Q(first_answered_at__isnull=False) | Q(response_due_at__lt=now))
+    )
+    row = judged.aggregate(
+        total=Count("id"), on_time=Count("id", filter=Q(first_answered_at__lte=F("response_due_at")))
+    )
+    return round(100 * row["on_time"] / row["total"], 1) if row["total"] else None
+
+
+def wall_figures(scope: Scope) -> dict | None:
+    """The field-report panel for `scope`; None while the deployment holds no report at all."""
+    reports = scope.filter(Report.objects.all(), "unit", "assigned_unit")
+    if not Report.objects.exists():
+        return None
+    now = timezone.now()
+    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    by_status = dict(reports.filter(status__in=OPEN_STATUSES).values_list("status").annotate(n=Count("id")).order_by())
+    overdue = reports.filter(overdue_q(now)).count()
+    month = now - timedelta(days=30)
+    median = reports.filter(received_at__gte=month, first_answered_at__isnull=False).aggregate(
+        m=Median(_answer_seconds())
+    )
+    on_time_7 = _on_time_share(reports, now - timedelta(days=7), now)
+    on_time_30 = _on_time_share(reports, month, now)
+
+    def share_status(value):
+        if value is None:
+            return None
+        return "ok" if value >= 90 else "warning" if value >= 75 else "critical"
+
+    slowest = (
+        reports.filter(received_at__gte=month, first_answered_at__isnull=False, assigned_unit__isnull=False)
+        .values("assigned_unit__code", "assigned_unit__name")
+        .annotate(median=Median(_answer_seconds()), n=Count("id"))
+        .order_by("-median")[:WALL_SLOWEST_UNITS]
+    )
+    urgent = reports.filter(level=Level.URGENT, status__in=OPEN_STATUSES).select_related("category", "unit")
+    median_minutes = round(median["m"] / 60) if median["m"] is not None else None
+    return {
+        "kpis": [
+            {
+                "code": "triage",
+                "label": _("Awaiting triage"),
+                "value": by_status.get(Status.RECEIVED, 0),
+                "unit": "",
+                "status": "warning" if by_status.get(Status.RECEIVED, 0) else "ok",
+            },
+            {
+                "code": "handling",
+                "label": _("Being handled"),
+                "value": sum(
+                    by_status.get(s, 0) for s in (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)
+                ),
+                "unit": "",
+                "status": None,
+            },
+            {
+                "code": "today",
+                "label": _("Received today"),
+                "value": reports.filter(received_at__gte=today).count(),
+                "unit": "",
+                "status": None,
+            },
+            {
+                "code": "overdue",
+                "label": _("Overdue now"),
+                "value": overdue,
+                "unit": "",
+                "status": "critical" if overdue else "ok",
+            },
+            {
+                "code": "on_time_7d",
+                "label": _("Answered on time, 7 days"),
+                "value": on_time_7,
+                "unit": "%",
+                "status": share_status(on_time_7),
+            },
+            {
+                "code": "on_time_30d",
+                "label": _("Answered on time, 30 days"),
+                "value": on_time_30,
+                "unit": "%",
+                "status": share_status(on_time_30),
+            },
+            {
+                "code": "median_answer",
+                "label": _("Median time to first answer"),
+                "value": median_minutes,
+                "unit": _("min"),
+                "status": None,
+            },
+        ],
+        "counts_by_status": {status: by_status.get(status, 0) for status in OPEN_STATUSES},
+        "lists": [
+            {
+                "code": "slowest_units",
+                "label": _("Slowest units (median first answer, 30 days)"),
+                "rows": [
+                    {
+                        "key": row["assigned_unit__code"],
+                        "label": row["assigned_unit__name"],
+                        "value": round(row["median"] / 60),
+                        "unit": _("min"),
+                    }
+                    for row in slowest
+                ],
+            },
+            {
+                "code": "urgent",
+                "label": _("Latest urgent reports"),
+                "rows": [
+                    {
+                        "key": r.tracking_code,
+                        "label": f"{r.category.name} · {r.unit.name}",
+                        "value": r.get_status_display(),
+                        "unit": "",
+                    }
+                    for r in urgent.order_by("-received_at")[:WALL_URGENT_LIMIT]
+                ],
+            },
+        ],
+    }
+
+
+def unit_on_time_stats(scope: Scope, days: int):
+    """Per assigned unit: answered on time / judged, over the last `days` (public transparency)."""
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    return (
+        scope.filter(Report.objects.all(), "unit", "assigned_unit")
+        .filter(received_at__gte=since, assigned_unit__isnull=False, response_due_at__isnull=False)
+        .exclude(status__in=FINISHED_STATUSES[2:])
+        .filter(Q(first_answered_at__isnull=False) | Q(response_due_at__lt=now))
+        .values("assigned_unit__code", "assigned_unit__name")
+        .annotate(total=Count("id"), on_time=Count("id", filter=Q(first_answered_at__lte=F("response_due_at"))))
+        .order_by("assigned_unit__name")
+    )

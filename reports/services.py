@@ -1,0 +1,674 @@
+"""Every step of a field report's handling. One transaction each; announced live after commit.
+
+Each step checks the caller's role and scope, locks the report row (a second operator acting at
+the same moment waits, then gets a clear conflict), writes the timeline and recomputes deadlines.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ioc import bus, geo, notify
+from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ioc.models import Unit, User
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.scope import scope_for
+from ioc.services import alert_raise, alert_resolve_by_key
+from ioc.worktime import DurationUnit, WorkCalendar, due_at
+from reports.models import (
+    OPEN_STATUSES,
+    WORKING_STATUSES,
+    Category,
+    Channel,
+    DeadlinePolicy,
+    Level,
+    Report,
+    ReportAnswer,
+    ReportEvent,
+    ReportPhoto,
+    Status,
+)
+from reports.photos import clean_photo, new_uid
+
+log = logging.getLogger(__name__)
+Action = ReportEvent.Action
+MAX_DESCRIPTION = 4000
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
+
+# Used when no policy is configured for a category and level (see docs/reports.md).
+DEFAULT_POLICIES = {
+    Level.URGENT: (2, DurationUnit.CLOCK_HOURS, 4, DurationUnit.WORKING_HOURS),
+    Level.COMPLEX: (8, DurationUnit.WORKING_HOURS, 10, DurationUnit.WORKING_DAYS),
+    Level.NORMAL: (8, DurationUnit.WORKING_HOURS, 5, DurationUnit.WORKING_DAYS),
+}
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_tracking_code() -> str:
+    for _attempt in range(10):
+        code = "PA-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        if not Report.objects.filter(tracking_code=code).exists():
+            return code
+    raise Conflict(_("Could not allocate a tracking code; try again."))
+
+
+def _actor_label(user) -> str:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return _("Citizen")
+    if getattr(user, "api_key", None) is not None:
+        return str(user)
+    return user.get_full_name() or user.username
+
+
+def _event(report, action, *, user=None, note="", public=False, unit=None, from_status="", label=None):
+    ReportEvent.objects.create(
+        report=report,
+        at=timezone.now(),
+        action=action,
+        actor=user if isinstance(user, User) else None,
+        actor_label=label if label is not None else _actor_label(user),
+        unit=unit,
+        from_status=from_status,
+        to_status=report.status,
+        note=note,
+        public=public,
+    )
+
+
+def _policy(category: Category, level: str) -> tuple:
+    policy = (
+        DeadlinePolicy.objects.filter(category=category, level=level).first()
+        or DeadlinePolicy.objects.filter(category=None, level=level).first()
+    )
+    if policy is None:
+        return DEFAULT_POLICIES[level]
+    return policy.response_amount, policy.response_unit, policy.resolution_amount, policy.resolution_unit
+
+
+def _set_deadlines(report: Report, start) -> None:
+    """Deadlines from `start` under the policy of the report's category and level."""
+    calendar = WorkCalendar.load()
+    response_amount, response_unit, resolution_amount, resolution_unit = _policy(report.category, report.level)
+    report.deadline_started_at = start
+    report.response_due_at = due_at(start, response_amount, response_unit, calendar)
+    report.resolution_due_at = due_at(start, resolution_amount, resolution_unit, calendar)
+    # New deadlines: the sweeps may warn again about them.
+    report.response_warned_at = report.response_overdue_at = None
+    report.resolution_warned_at = report.resolution_overdue_at = None
+
+
+def _locked(report_id: int, user) -> Report:
+    """The report, row-locked, if the caller may see it; else 404."""
+    queryset = Report.objects.select_for_update(of=("self",)).select_related("category", "unit", "assigned_unit")
+    if user is not None:
+        queryset = scope_for(user).filter(queryset, "unit", "assigned_unit")
+    report = queryset.filter(pk=report_id).first()
+    if report is None:
+        raise NotFound(_("No such report."))
+    return report
+
+
+def _require_status(report: Report, allowed, doing: str) -> None:
+    if report.status not in allowed:
+        raise Conflict(
+            _("Cannot %(doing)s: the report is now “%(status)s”.")
+            % {"doing": doing, "status": report.get_status_display()}
+        )
+
+
+def _require_operator(user) -> None:
+    if not has_role(user, OPERATOR, ADMIN):
+        raise PermissionDenied(_("Only operators can triage reports."))
+
+
+def _require_handler(user, report: Report) -> None:
+    """The assigned unit's staff (or an operator on its behalf) may work the report."""
+    if has_role(user, OPERATOR, ADMIN):
+        return
+    if has_role(user, UNIT_STAFF, LEADER) and report.assigned_unit and scope_for(user).contains(report.assigned_unit):
+        return
+    raise PermissionDenied(_("Only the assigned unit's staff can do this."))
+
+
+def _clean_text(value: str, field: str, *, required=True, limit=MAX_DESCRIPTION) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationError({field: _("This field is required.")})
+    if len(value) > limit:
+        raise ValidationError({field: _("At most %(n)s characters.") % {"n": limit}})
+    if "<" in value and ">" in value:
+        raise ValidationError({field: _("Please write plain text, without HTML.")})
+    return value
+
+
+def _save_photos(report: Report, uploads, *, kind: str, answer: ReportAnswer | None = None) -> list[ReportPhoto]:
+    uploads = list(uploads or [])
+    if len(uploads) + report.photos.filter(kind=kind).count() > settings.IOC_PHOTOS_PER_REPORT:
+        raise ValidationError({"photos": _("At most %(n)s photos.") % {"n": settings.IOC_PHOTOS_PER_REPORT}})
+    cleaned = [clean_photo(upload) for upload in uploads]  # all checked before any is stored
+    photos = []
+    for content, extension in cleaned:
+        photo = ReportPhoto(report=report, answer=answer, kind=kind, uid=new_uid(), extension=extension)
+        photo.image.save(f"{photo.uid}.{extension}", content, save=False)
+        photo.save()
+        photos.append(photo)
+    if photos:
+        transaction.on_commit(lambda: _queue_thumbnails([p.pk for p in photos]))
+    return photos
+
+
+def _queue_thumbnails(photo_ids) -> None:
+    from reports.tasks import make_thumbnails
+
+    try:
+        make_thumbnails.delay(photo_ids)
+    except Exception as exc:  # broker down: the thumbnail sweep catches up
+        log.warning("thumbnail task not queued; the sweep will make them: %s", exc)
+
+
+def _announce(report: Report) -> None:
+    from reports.selectors import report_live_state
+
+    bus.publish(
+        type="reports.report.updated",
+        subsystem="reports",
+        unit=report.unit,
+        extra_units=[report.assigned_unit] if report.assigned_unit else [],
+        data=report_live_state(report),
+    )
+    bus.publish_kpis(subsystem="reports", unit=report.unit)
+    if report.assigned_unit and report.assigned_unit != report.unit:
+        bus.publish_kpis(subsystem="reports", unit=report.assigned_unit)
+
+
+def _finish_alerts(report: Report, *kinds: str) -> None:
+    for kind in kinds:
+        alert_resolve_by_key(dedup_key=f"reports:{report.pk}:{kind}", note=_("The report was handled."))
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+def report_submit(
+    *,
+    category: Category,
+    description: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str = "",
+    unit: Unit | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    reporter_email: str = "",
+    channel: str = Channel.WEB,
+    photos=(),
+    user=None,
+) -> tuple[Report, str]:
+    """A citizen (or an operator taking a hotline call) submits a report.
+
+    Returns (report, secret); the secret lets the citizen follow, rate and reopen it and is
+    shown once, like the tracking code is.
+    """
+    if not category.active:
+        raise ValidationError({"category": _("This category is no longer in use.")})
+    description = _clean_text(description, "description")
+    address = _clean_text(address, "address", required=False, limit=300)
+    if not category.allow_anonymous and not (reporter_phone or reporter_email):
+        raise ValidationError({"reporter_phone": _("This category needs a phone number or an email to reply to.")})
+    if channel not in Channel.values:
+        raise ValidationError({"channel": _("Unknown channel.")})
+    geo.check_in_service_area(latitude, longitude)
+    if latitude is not None:
+        located = geo.locate_unit(latitude, longitude, chosen=unit)
+    else:
+        located = unit
+    if located is None:
+        raise ValidationError({"unit": _("Choose the commune or ward where the problem is, or share the location.")})
+
+    secret = secrets.token_urlsafe(16)
+    now = timezone.now()
+    with transaction.atomic():
+        report = Report(
+            tracking_code=_new_tracking_code(),
+            secret_hash=_hash_secret(secret),
+            category=category,
+            level=category.default_level,
+            description=description,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+            unit=located,
+            reporter_name=reporter_name.strip()[:120],
+            reporter_phone=reporter_phone.strip()[:20],
+            reporter_email=reporter_email.strip(),
+            channel=channel,
+            status=Status.RECEIVED,
+            received_at=now,
+        )
+        _set_deadlines(report, now)
+        report.full_clean(exclude=["secret_hash", "tracking_code"])
+        report.save()
+        _save_photos(report, photos, kind=ReportPhoto.Kind.REPORT)
+        _event(report, Action.SUBMITTED, user=user, public=True, unit=located)
+        if report.level == Level.URGENT:
+            _raise(report, "urgent", "critical", _("Urgent report %(code)s: %(category)s"))
+        _announce(report)
+    return report, secret
+
+
+def _raise(report: Report, kind: str, severity: str, title: str, unit: Unit | None = None):
+    return alert_raise(
+        subsystem="reports",
+        severity=severity,
+        title=title % {"code": report.tracking_code, "category": report.category.name},
+        unit=unit or report.handling_unit,
+        dedup_key=f"reports:{report.pk}:{kind}",
+        subject_type="reports.report",
+        subject_id=str(report.pk),
+    )
+
+
+# --- triage (operators) -------------------------------------------------------------------------
+
+
+def report_accept(*, report_id: int, user, category: Category | None = None, level: str | None = None, note=""):
+    """Triage: confirm the category and set the level; deadlines follow the level."""
+    _require_operator(user)
+    if level is not None and level not in Level.values:
+        raise ValidationError({"level": _("Level must be urgent, complex or normal.")})
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, (Status.RECEIVED,), _("accept"))
+        before = report.status
+        report.category = category or report.category
+        report.level = level or report.level
+        report.status = Status.ACCEPTED
+        report.accepted_at = timezone.now()
+        report.returned = False
+        _set_deadlines(report, report.received_at)  # deadlines run from receipt, not triage
+        report.save()
+        _event(report, Action.ACCEPTED, user=user, note=note, public=True, from_status=before)
+        if report.level == Level.URGENT:
+            _raise(report, "urgent", "critical", _("Urgent report %(code)s: %(category)s"))
+        _announce(report)
+    return report
+
+
+def report_reject(*, report_id: int, user, reason: str):
+    _require_operator(user)
+    reason = _clean_text(reason, "reason", limit=1000)
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, (Status.RECEIVED, Status.ACCEPTED), _("reject"))
+        before = report.status
+        report.status = Status.REJECTED
+        report.closed_at = timezone.now()
+        report.save()
+        _event(report, Action.REJECTED, user=user, note=reason, public=True, from_status=before)
+        _finish_alerts(report, "urgent", "unassigned")
+        _announce(report)
+    return report
+
+
+def report_mark_duplicate(*, report_id: int, user, parent_id: int, note=""):
+    _require_operator(user)
+    if parent_id == report_id:
+        raise ValidationError({"parent": _("A report cannot duplicate itself.")})
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, (Status.RECEIVED, Status.ACCEPTED), _("mark as duplicate"))
+        parent = scope_for(user).filter(Report.objects.all(), "unit", "assigned_unit").filter(pk=parent_id).first()
+        if parent is None:
+            raise ValidationError({"parent": _("The original report was not found.")})
+        if parent.duplicate_of_id:
+            parent = parent.duplicate_of
+        before = report.status
+        report.status = Status.DUPLICATE
+        report.duplicate_of = parent
+        report.closed_at = timezone.now()
+        report.save()
+        _event(
+            report,
+            Action.DUPLICATE,
+            user=user,
+            public=True,
+            from_status=before,
+            note=note or _("Same problem as report %(code)s.") % {"code": parent.tracking_code},
+        )
+        _finish_alerts(report, "urgent", "unassigned")
+        _announce(report)
+    return report
+
+
+def report_assign(*, report_id: int, user, unit: Unit, note=""):
+    """Assign (or reassign) the report to the unit that must handle it."""
+    _require_operator(user)
+    if not scope_for(user).contains(unit):
+        raise ValidationError({"unit": _("That unit is outside your area.")})
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, (Status.ACCEPTED, *WORKING_STATUSES), _("assign"))
+        before, previous = report.status, report.assigned_unit
+        if previous == unit:
+            raise Conflict(_("The report is already assigned to %(unit)s.") % {"unit": unit.name})
+        report.assigned_unit = unit
+        report.assigned_at = timezone.now()
+        report.status = Status.ASSIGNED if before == Status.ACCEPTED else before
+        report.save()
+        action = Action.REASSIGNED if previous else Action.ASSIGNED
+        _event(report, action, user=user, note=note, public=True, unit=unit, from_status=before)
+        _finish_alerts(report, "unassigned")
+        notify.notify_users(
+            _unit_people(unit, UNIT_STAFF, LEADER),
+            subject=_("New report %(code)s for %(unit)s") % {"code": report.tracking_code, "unit": unit.name},
+            body=_("%(category)s at %(place)s. Answer due %(due)s.")
+            % {
+                "category": report.category.name,
+                "place": report.address or report.unit.name,
+                "due": timezone.localtime(report.response_due_at).strftime("%H:%M %d/%m/%Y"),
+            },
+        )
+        _announce(report)
+    return report
+
+
+def _unit_people(unit: Unit, *roles: str):
+    return User.objects.filter(home_unit=unit, is_active=True, groups__name__in=roles).distinct()
+
+
+# --- the handling unit --------------------------------------------------------------------------
+
+
+def report_hand_back(*, report_id: int, user, reason: str):
+    """The unit says the report is not its responsibility: back to triage, with the reason."""
+    reason = _clean_text(reason, "reason", limit=1000)
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_handler(user, report)
+        _require_status(report, (Status.ASSIGNED, Status.IN_PROGRESS), _("hand back"))
+        before, unit = report.status, report.assigned_unit
+        report.status = Status.RECEIVED
+        report.returned = True
+        report.assigned_unit = None
+        report.save()
+        _event(report, Action.HANDED_BACK, user=user, note=reason, public=False, unit=unit, from_status=before)
+        _announce(report)
+    return report
+
+
+def report_start(*, report_id: int, user, note=""):
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_handler(user, report)
+        _require_status(report, (Status.ASSIGNED, Status.ANSWERED), _("start work"))
+        before = report.status
+        report.status = Status.IN_PROGRESS
+        report.save()
+        _event(report, Action.STARTED, user=user, note=note, public=True, unit=report.assigned_unit, from_status=before)
+        _announce(report)
+    return report
+
+
+def report_answer(*, report_id: int, user, text: str, photos=()):
+    """A public answer to the citizen. The first one meets the response deadline."""
+    text = _clean_text(text, "text")
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_handler(user, report)
+        _require_status(report, WORKING_STATUSES, _("answer"))
+        before = report.status
+        now = timezone.now()
+        answer = ReportAnswer.objects.create(
+            report=report, unit=report.assigned_unit, author=user if isinstance(user, User) else None, text=text, at=now
+        )
+        _save_photos(report, photos, kind=ReportPhoto.Kind.ANSWER, answer=answer)
+        report.first_answered_at = report.first_answered_at or now
+        if report.status == Status.ASSIGNED:
+            report.status = Status.ANSWERED
+        report.save()
+        _event(
+            report, Action.ANSWERED, user=user, note=text, public=True, unit=report.assigned_unit, from_status=before
+        )
+        _finish_alerts(report, "urgent", "response-due-soon", "response-overdue")
+        _tell_citizen(report, _("Your report %(code)s has an answer") % {"code": report.tracking_code}, text)
+        _announce(report)
+    return report
+
+
+def report_resolve(*, report_id: int, user, note: str = "", photos=()):
+    """The problem is fixed. A note with it is published as the final answer."""
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_handler(user, report)
+        _require_status(report, WORKING_STATUSES, _("resolve"))
+        if note.strip() or photos:
+            final_answer = _clean_text(note, "note") if note.strip() else _("Resolved.")
+            answer = ReportAnswer.objects.create(
+                report=report,
+                unit=report.assigned_unit,
+                author=user if isinstance(user, User) else None,
+                text=final_answer,
+                at=timezone.now(),
+            )
+            _save_photos(report, photos, kind=ReportPhoto.Kind.ANSWER, answer=answer)
+        elif not report.answers.exists():
+            raise ValidationError(
+                {"note": _("Tell the citizen what was done: a resolved report needs a public answer.")}
+            )
+        before = report.status
+        now = timezone.now()
+        report.status = Status.RESOLVED
+        report.resolved_at = now
+        report.first_answered_at = report.first_answered_at or now
+        report.save()
+        _event(
+            report, Action.RESOLVED, user=user, note=note, public=True, unit=report.assigned_unit, from_status=before
+        )
+        _finish_alerts(
+            report, "urgent", "response-due-soon", "response-overdue", "resolution-due-soon", "resolution-overdue"
+        )
+        _tell_citizen(report, _("Your report %(code)s was resolved") % {"code": report.tracking_code}, note)
+        _announce(report)
+    return report
+
+
+def report_close(*, report_id: int, user, note=""):
+    _require_operator(user)
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, (Status.RESOLVED, Status.ANSWERED), _("close"))
+        before = report.status
+        report.status = Status.CLOSED
+        report.closed_at = timezone.now()
+        report.save()
+        _event(report, Action.CLOSED, user=user, note=note, public=True, from_status=before)
+        _finish_alerts(report, "response-due-soon", "response-overdue", "resolution-due-soon", "resolution-overdue")
+        _announce(report)
+    return report
+
+
+def _tell_citizen(report: Report, subject: str, text: str) -> None:
+    notify.notify_address(email=report.reporter_email, phone=report.reporter_phone, subject=subject, body=text)
+
+
+# --- the citizen, with the tracking secret ------------------------------------------------------
+
+
+def report_for_citizen(*, tracking_code: str, secret: str) -> Report:
+    report = (
+        Report.objects.select_related("category", "unit", "assigned_unit")
+        .filter(tracking_code=tracking_code.strip().upper())
+        .first()
+    )
+    # Same answer for a wrong code and a wrong secret: codes cannot be probed.
+    if report is None or not hmac.compare_digest(report.secret_hash, _hash_secret(secret or "")):
+        raise NotFound(_("No report with this tracking code and secret."))
+    return report
+
+
+def report_reopen(*, tracking_code: str, secret: str, reason: str):
+    """The citizen is not satisfied: the report goes back to the unit, with new deadlines."""
+    reason = _clean_text(reason, "reason", limit=1000)
+    with transaction.atomic():
+        report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
+        _require_status(report, (Status.RESOLVED, Status.CLOSED), _("reopen"))
+        finished = report.resolved_at or report.closed_at
+        if timezone.now() - finished > timedelta(days=settings.IOC_REPORTS_REOPEN_DAYS):
+            raise Conflict(
+                _("A report can be reopened within %(days)s days of its resolution.")
+                % {"days": settings.IOC_REPORTS_REOPEN_DAYS}
+            )
+        before = report.status
+        report.status = Status.ASSIGNED if report.assigned_unit else Status.RECEIVED
+        report.reopen_count += 1
+        report.resolved_at = report.closed_at = None
+        report.first_answered_at = None
+        _set_deadlines(report, timezone.now())
+        report.save()
+        _event(report, Action.REOPENED, note=reason, public=True, from_status=before)
+        _announce(report)
+    return report
+
+
+def report_rate(*, tracking_code: str, secret: str, rating: int, comment: str = ""):
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationError({"rating": _("Rate from 1 to 5.")})
+    comment = _clean_text(comment, "comment", required=False, limit=500)
+    with transaction.atomic():
+        report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
+        _require_status(report, (Status.ANSWERED, Status.RESOLVED, Status.CLOSED), _("rate"))
+        report.rating, report.rating_comment = rating, comment
+        report.save(update_fields=["rating", "rating_comment", "updated_at"])
+        _event(report, Action.RATED, note=f"{rating}/5 {comment}".strip(), public=True, from_status=report.status)
+        _announce(report)
+    return report
+
+
+# --- leaders ------------------------------------------------------------------------------------
+
+
+def report_directive(*, report_id: int, user, text: str):
+    """A leader's directive (ý kiến chỉ đạo) on a report, sent to the handling unit."""
+    if not has_role(user, LEADER, ADMIN):
+        raise PermissionDenied(_("Only leaders can give directives."))
+    text = _clean_text(text, "text", limit=2000)
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        _require_status(report, OPEN_STATUSES, _("give a directive on"))
+        _event(
+            report,
+            Action.DIRECTIVE,
+            user=user,
+            note=text,
+            public=False,
+            unit=report.handling_unit,
+            from_status=report.status,
+        )
+        notify.notify_users(
+            _unit_people(report.handling_unit, UNIT_STAFF, OPERATOR),
+            subject=_("Directive on report %(code)s") % {"code": report.tracking_code},
+            body=text,
+        )
+        report.save(update_fields=["updated_at"])
+        _announce(report)
+    return report
+
+
+# --- sweeps (Celery beat) -----------------------------------------------------------------------
+
+
+def _claim(report: Report, field: str) -> bool:
+    """Mark a warning as raised; False if another sweep got there first (safe to run twice)."""
+    return bool(Report.objects.filter(pk=report.pk, **{f"{field}__isnull": True}).update(**{field: timezone.now()}))
+
+
+def deadline_sweep(now=None) -> dict:
+    """Raise due-soon and overdue alerts, escalate overdue reports, flag urgent ones left unassigned."""
+    now = now or timezone.now()
+    share = settings.IOC_REPORTS_DUE_SOON_SHARE
+    counts = {"due_soon": 0, "overdue": 0, "unassigned": 0}
+    base = Report.objects.filter(status__in=OPEN_STATUSES).select_related("category", "unit", "assigned_unit")
+
+    checks = [
+        ("response", base.filter(first_answered_at=None, response_due_at__isnull=False)),
+        ("resolution", base.filter(resolved_at=None, resolution_due_at__isnull=False)),
+    ]
+    for kind, queryset in checks:
+        due_field = f"{kind}_due_at"
+        for report in queryset.filter(**{f"{kind}_overdue_at": None, f"{due_field}__lte": now}).iterator():
+            with transaction.atomic():
+                if _claim(report, f"{kind}_overdue_at"):
+                    _overdue(report, kind)
+                    counts["overdue"] += 1
+        for report in queryset.filter(**{f"{kind}_warned_at": None, f"{due_field}__gt": now}).iterator():
+            start, due = report.deadline_started_at or report.received_at, getattr(report, due_field)
+            if now - start >= (due - start) * share:
+                with transaction.atomic():
+                    if _claim(report, f"{kind}_warned_at"):
+                        title = (
+                            _("Report %(code)s: answer due soon")
+                            if kind == "response"
+                            else _("Report %(code)s: resolution due soon")
+                        )
+                        _raise(report, f"{kind}-due-soon", "warning", title)
+                        counts["due_soon"] += 1
+
+    limit = now - timedelta(minutes=settings.IOC_REPORTS_URGENT_ASSIGN_MINUTES)
+    for report in base.filter(
+        level=Level.URGENT, assigned_unit=None, unassigned_alerted_at=None, received_at__lte=limit
+    ).iterator():
+        with transaction.atomic():
+            if _claim(report, "unassigned_alerted_at"):
+                _raise(report, "unassigned", "critical", _("Urgent report %(code)s is not assigned yet"))
+                counts["unassigned"] += 1
+    return counts
+
+
+def _overdue(report: Report, kind: str) -> None:
+    title = _("Report %(code)s: answer overdue") if kind == "response" else _("Report %(code)s: resolution overdue")
+    _raise(report, f"{kind}-overdue", "critical", title)
+    # Escalate to the leaders of the unit above the one handling it.
+    handling = report.handling_unit
+    leaders = _leaders_above(handling)
+    ReportEvent.objects.create(
+        report=report,
+        at=timezone.now(),
+        action=Action.ESCALATED,
+        actor_label=_("System"),
+        unit=handling.parent,
+        from_status=report.status,
+        to_status=report.status,
+        public=False,
+        note=_("Overdue at %(unit)s; escalated to %(leaders)s.")
+        % {"unit": handling.name, "leaders": ", ".join(u.username for u in leaders) or "-"},
+    )
+    notify.notify_users(
+        leaders,
+        subject=title % {"code": report.tracking_code, "category": report.category.name},
+        body=_("%(category)s at %(place)s, handled by %(unit)s, is overdue.")
+        % {"category": report.category.name, "place": report.address or report.unit.name, "unit": handling.name},
+    )
+    _announce(report)
+
+
+def _leaders_above(unit: Unit):
+    """Leaders of the nearest unit above `unit` that has any."""
+    codes = unit.ancestor_codes()[:-1]
+    for code in reversed(codes):
+        leaders = list(User.objects.filter(home_unit__code=code, is_active=True, groups__name=LEADER).distinct())
+        if leaders:
+            return leaders
+    return []
