@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from ioc.models import ApiKey
@@ -81,3 +82,13 @@ def api_key_scope(scope: str):
             return key_has_scope(request, scope)
 
     return HasApiKeyScope
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Describes API keys in the OpenAPI schema as HTTP bearer tokens."""
+
+    target_class = "ioc.auth.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "API key: `Authorization: Bearer ioc_…`"}

@@ -205,6 +205,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("IOC_THROTTLE_ANON", "60/min"),
         "user": env_str("IOC_THROTTLE_USER", "6000/min"),
+        "report_submit": env_str("IOC_THROTTLE_REPORT_SUBMIT", "30/hour"),
     },
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -217,6 +218,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Intelligent Operations Center: field reports, cameras, one-stop offices, indicators.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"ReportLevelEnum": "reports.models.Level"},
+    "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Swagger UI assets come from a Python package: command centres often sit on closed networks.
     "SWAGGER_UI_DIST": "SIDECAR",

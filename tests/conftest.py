@@ -79,3 +79,49 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def categories(city):
+    """Three report categories: normal (no department), urgent (police), complex (no anonymous)."""
+    from reports.models import Category, CategoryGroup, Level
+
+    group = CategoryGroup.objects.create(code="ha-tang", name="Hạ tầng")
+    # Ward centres, so a location finds its ward.
+    Unit.objects.filter(code="26080").update(latitude=10.9370, longitude=107.2430)
+    Unit.objects.filter(code="26089").update(latitude=10.9850, longitude=107.2300)
+    Unit.objects.filter(code="26068").update(latitude=10.9500, longitude=106.8200)
+    return {
+        "pothole": Category.objects.create(code="o-ga", name="Ổ gà", group=group, default_level=Level.NORMAL),
+        "fire": Category.objects.create(
+            code="chay-no", name="Cháy nổ", group=group, default_level=Level.URGENT, department=city["police"]
+        ),
+        "building": Category.objects.create(
+            code="xay-dung",
+            name="Xây dựng trái phép",
+            group=group,
+            default_level=Level.COMPLEX,
+            allow_anonymous=False,
+        ),
+    }
+
+
+LONG_KHANH = (10.9372, 107.2431)
+
+
+@pytest.fixture
+def submit(categories):
+    """Submit a report through the service, as a citizen would."""
+    from reports.services import report_submit
+
+    def _submit(category="pothole", where=LONG_KHANH, **extra):
+        fields = {
+            "description": "Ổ gà lớn trước số 12 đường Hùng Vương",
+            "reporter_name": "Nguyễn Văn An",
+            "reporter_phone": "0912345678",
+            "reporter_email": "an@example.vn",
+            **extra,
+        }
+        return report_submit(category=categories[category], latitude=where[0], longitude=where[1], **fields)
+
+    return _submit

@@ -1,0 +1,280 @@
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from ioc.api.views import ScopedViewSet
+from ioc.errors import NotFound
+from ioc.models import Unit
+from ioc.roles import ADMIN, OPERATOR, has_role
+from ioc.scope import scope_for
+from reports import selectors, services
+from reports.api import serializers as s
+from reports.models import Category, Channel, Report
+
+SUBMIT_EXAMPLE = OpenApiExample(
+    "A pothole in Long Khánh",
+    value={
+        "category": "o-ga-mat-duong",
+        "description": "Ổ gà lớn trước số 12 đường Hùng Vương, xe máy phải né sang làn ô tô.",
+        "latitude": 10.9372,
+        "longitude": 107.2431,
+        "address": "12 Hùng Vương, phường Long Khánh",
+        "reporter_phone": "0912345678",
+    },
+    request_only=True,
+)
+
+
+class ReportFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Report._meta.get_field("status").choices)
+    category = filters.CharFilter(field_name="category__code")
+    level = filters.ChoiceFilter(choices=Report._meta.get_field("level").choices)
+    unit = filters.CharFilter(method="filter_unit", label=_("Unit code (located in or assigned to its subtree)"))
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    q = filters.CharFilter(method="filter_text", label=_("Text in the description, address or tracking code"))
+    bbox = filters.CharFilter(method="filter_bbox", label="min_lon,min_lat,max_lon,max_lat")
+
+    class Meta:
+        model = Report
+        fields = ["status", "category", "level", "unit", "overdue", "received_after", "received_before", "q", "bbox"]
+
+    def filter_unit(self, queryset, name, value):
+        unit = Unit.objects.filter(code=value).first()
+        if unit is None:
+            return queryset.none()
+        return queryset.filter(Q(unit__path__startswith=unit.path) | Q(assigned_unit__path__startswith=unit.path))
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.filter(selectors.overdue_q()) if value else queryset.exclude(selectors.overdue_q())
+
+    def filter_text(self, queryset, name, value):
+        return queryset.filter(
+            Q(description__icontains=value) | Q(address__icontains=value) | Q(tracking_code__iexact=value)
+        )
+
+    def filter_bbox(self, queryset, name, value):
+        try:
+            min_lon, min_lat, max_lon, max_lat = (float(x) for x in value.split(","))
+        except ValueError:
+            raise ApiValidationError({"bbox": _("Use bbox=min_lon,min_lat,max_lon,max_lat.")}) from None
+        return queryset.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+
+
+class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
+    """Field reports: citizens submit and follow; staff triage and handle within their scope."""
+
+    queryset = Report.objects.select_related("category", "unit", "assigned_unit")
+    serializer_class = s.ReportListSerializer
+    filterset_class = ReportFilter
+    scope_fields = ("unit", "assigned_unit")
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_permissions(self):
+        if self.action in ("create", "categories", "track", "rate", "reopen"):
+            return [permissions.AllowAny()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        if self.action == "create":
+            self.throttle_scope = "report_submit"
+            return [ScopedRateThrottle()]
+        return super().get_throttles()
+
+    # --- citizens -----------------------------------------------------------------------------
+
+    @extend_schema(
+        request={"multipart/form-data": s.ReportSubmitSerializer, "application/json": s.ReportSubmitSerializer},
+        responses={201: s.ReportSubmittedSerializer},
+        examples=[SUBMIT_EXAMPLE],
+        auth=[],
+    )
+    def create(self, request):
+        """Report a problem. Anonymous and throttled; returns the tracking code and a secret to follow it."""
+        body = s.ReportSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        if data["channel"] == Channel.HOTLINE and not has_role(request.user, OPERATOR, ADMIN):
+            raise ApiValidationError({"channel": _("Only operators record hotline calls.")})
+        unit_code = data.pop("unit")
+        unit = None
+        if unit_code:
+            unit = Unit.objects.filter(code=unit_code).first()
+            if unit is None:
+                raise ApiValidationError({"unit": _("Unknown commune/ward code “%(code)s”.") % {"code": unit_code}})
+        report, secret = services.report_submit(unit=unit, photos=data.pop("photos"), user=request.user, **data)
+        similar = selectors.duplicate_candidates(
+            category_id=report.category_id, latitude=report.latitude, longitude=report.longitude, exclude_id=report.pk
+        )
+        return Response(
+            {
+                "tracking_code": report.tracking_code,
+                "secret": secret,
+                "status": report.status,
+                "response_due_at": report.response_due_at,
+                "resolution_due_at": report.resolution_due_at,
+                "similar_reports": [
+                    {"tracking_code": r.tracking_code, "status": r.status, "distance_m": round(d)}
+                    for r, d in similar[:5]
+                ],
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses=s.CategorySerializer(many=True), auth=[])
+    @action(detail=False, methods=["get"])
+    def categories(self, request):
+        """The categories a citizen can choose from."""
+        categories = Category.objects.filter(active=True).select_related("group")
+        return Response(s.CategorySerializer(categories, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("secret", str, description=_("The secret given at submission."))],
+        responses={
+            200: OpenApiResponse(description=_("The report as the public sees it, with its answers.")),
+            404: OpenApiResponse(description=_("Wrong code or secret.")),
+        },
+        auth=[],
+    )
+    @action(detail=False, methods=["get"], url_path=r"track/(?P<code>[A-Za-z0-9-]+)")
+    def track(self, request, code=None):
+        """Follow a report with its tracking code and secret (query `secret` or header `X-Report-Secret`)."""
+        secret = request.query_params.get("secret") or request.headers.get("X-Report-Secret", "")
+        report = services.report_for_citizen(tracking_code=code, secret=secret)
+        return Response(selectors.public_report(report))
+
+    @extend_schema(request=s.RateSerializer, auth=[])
+    @action(detail=False, methods=["post"], url_path=r"track/(?P<code>[A-Za-z0-9-]+)/rate")
+    def rate(self, request, code=None):
+        body = s.RateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = services.report_rate(tracking_code=code, **body.validated_data)
+        return Response(selectors.public_report(report))
+
+    @extend_schema(request=s.ReopenSerializer, auth=[])
+    @action(detail=False, methods=["post"], url_path=r"track/(?P<code>[A-Za-z0-9-]+)/reopen")
+    def reopen(self, request, code=None):
+        body = s.ReopenSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = services.report_reopen(tracking_code=code, **body.validated_data)
+        return Response(selectors.public_report(report))
+
+    # --- staff --------------------------------------------------------------------------------
+
+    def retrieve(self, request, pk=None):
+        """A report with its whole timeline (internal notes included) and the reporter's contact."""
+        report = get_object_or_404(self.get_queryset(), pk=pk)
+        data = selectors.report_live_state(report)
+        data["description"] = report.description
+        data["reporter"] = {
+            "name": report.reporter_name,
+            "phone": report.reporter_phone,
+            "email": report.reporter_email,
+        }
+        data["rating"] = report.rating
+        data["duplicate_of"] = report.duplicate_of_id
+        data["timeline"] = s.EventSerializer(selectors.timeline(report), many=True).data
+        data["answers"] = selectors.public_report(report)["answers"]
+        data["photos"] = [selectors.photo_url(p) for p in report.photos.all()]
+        return Response(data)
+
+    @action(detail=True, methods=["get"])
+    def duplicates(self, request, pk=None):
+        """Open reports of the same category nearby and recent: candidates to merge."""
+        report = get_object_or_404(self.get_queryset(), pk=pk)
+        pairs = selectors.duplicate_candidates(
+            category_id=report.category_id,
+            latitude=report.latitude,
+            longitude=report.longitude,
+            exclude_id=report.pk,
+            scope=scope_for(request.user),
+        )
+        return Response([dict(selectors.report_live_state(r), distance_m=round(d)) for r, d in pairs])
+
+    def _step(self, request, pk, serializer_class, step, **extra):
+        body = serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = step(report_id=self._id(pk), user=request.user, **body.validated_data, **extra)
+        return Response(selectors.report_live_state(report))
+
+    @staticmethod
+    def _id(pk) -> int:
+        try:
+            return int(pk)
+        except (TypeError, ValueError):
+            raise NotFound(_("No such report.")) from None
+
+    @extend_schema(request=s.AcceptSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._step(request, pk, s.AcceptSerializer, services.report_accept)
+
+    @extend_schema(request=s.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._step(request, pk, s.ReasonSerializer, services.report_reject)
+
+    @extend_schema(request=s.DuplicateSerializer)
+    @action(detail=True, methods=["post"])
+    def duplicate(self, request, pk=None):
+        body = s.DuplicateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = services.report_mark_duplicate(
+            report_id=self._id(pk),
+            user=request.user,
+            parent_id=body.validated_data["parent"],
+            note=body.validated_data["note"],
+        )
+        return Response(selectors.report_live_state(report))
+
+    @extend_schema(request=s.AssignSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        body = s.AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        unit = Unit.objects.filter(code=body.validated_data["unit"]).first()
+        if unit is None:
+            raise ApiValidationError({"unit": _("Unknown unit code.")})
+        report = services.report_assign(
+            report_id=self._id(pk), user=request.user, unit=unit, note=body.validated_data["note"]
+        )
+        return Response(selectors.report_live_state(report))
+
+    @extend_schema(request=s.ReasonSerializer)
+    @action(detail=True, methods=["post"], url_path="hand-back")
+    def hand_back(self, request, pk=None):
+        return self._step(request, pk, s.ReasonSerializer, services.report_hand_back)
+
+    @extend_schema(request=s.NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._step(request, pk, s.NoteSerializer, services.report_start)
+
+    @extend_schema(request={"multipart/form-data": s.AnswerSerializer, "application/json": s.AnswerSerializer})
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        return self._step(request, pk, s.AnswerSerializer, services.report_answer)
+
+    @extend_schema(request={"multipart/form-data": s.ResolveSerializer, "application/json": s.ResolveSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._step(request, pk, s.ResolveSerializer, services.report_resolve)
+
+    @extend_schema(request=s.NoteSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        return self._step(request, pk, s.NoteSerializer, services.report_close)
+
+    @extend_schema(request=s.DirectiveSerializer)
+    @action(detail=True, methods=["post"])
+    def directive(self, request, pk=None):
+        return self._step(request, pk, s.DirectiveSerializer, services.report_directive)
