@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -140,7 +140,7 @@ def timeline(report: Report) -> list[ReportEvent]:
 # --- wall figures -------------------------------------------------------------------------------
 
 
-class Median(Func):
+class Median(Aggregate):
     function = "percentile_cont"
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     output_field = FloatField()
