@@ -1,0 +1,288 @@
+"""Benchmark 1: from a change to the message on 200 connected wall sockets.
+
+200 leader sockets (scope: province 75) are connected to a real daphne. Messages are sent at a
+steady rate from a worker thread; each carries a key, and every socket records when it saw it.
+
+- baseline: a raw `group_send` to the province's group from a thread with its own event loop;
+- service: `ioc.services.alert_raise` (database write, commit, then the live bus in this process).
+
+Latency = arrival on a socket minus the moment just before the send or the service call, on one
+clock (`perf_counter`) in one process.
+"""
+
+import asyncio
+import json
+import threading
+import time
+from time import perf_counter
+
+from django.conf import settings
+from django.db import connections
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from bench.servers import Daphne, cpu_seconds
+from bench.stats import summary
+from ioc import bus, registry
+from ioc.demo import PROVINCE
+from ioc.models import Severity
+
+SOCKETS = 200
+MESSAGES = 300
+RATE = 50.0  # messages per second
+WARMUP = 5
+CONNECT_CONCURRENCY = 20
+CONNECT_TIMEOUT = 15.0
+DRAIN_TIMEOUT = 20.0  # after the last send, how long to wait for stragglers
+ORIGIN = "http://localhost"
+BUDGET = "p99 < 100 ms"
+SEVERITIES = [Severity.WARNING, Severity.CRITICAL, Severity.INFO]
+
+
+class Tracker:
+    """Per key: when it was sent, and when each socket received it."""
+
+    def __init__(self, sockets: int):
+        self.sockets = sockets
+        self.sent: dict[str, float] = {}
+        self.arrived: dict[str, list[float | None]] = {}
+        self.delivered = 0
+        self.other = 0  # frames that are not alert updates (figures updates)
+        self.closed = 0
+
+    def expect(self, keys: list[str]) -> None:
+        for key in keys:
+            self.arrived[key] = [None] * self.sockets
+
+    def on_message(self, index: int, raw: str, now: float) -> None:
+        if '"ioc.alert.updated"' not in raw:
+            self.other += 1
+            return
+        try:
+            key = json.loads(raw)["data"]["subject_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        slots = self.arrived.get(key)
+        if slots is None or slots[index] is not None:
+            return
+        slots[index] = now
+        self.delivered += 1
+
+    def latencies(self, keys: list[str]) -> tuple[list[float], list[float], int]:
+        """(every delivery, the last socket per fully delivered key, number of deliveries)."""
+        each, last = [], []
+        for key in keys:
+            sent = self.sent.get(key)
+            if sent is None:
+                continue
+            times = [t - sent for t in self.arrived[key] if t is not None]
+            each.extend(times)
+            if len(times) == self.sockets:
+                last.append(max(times))
+        return each, last, len(each)
+
+
+def _paced(keys: list[str], deadline: float):
+    """Yield (index, key) at RATE per second, stopping at `deadline` (perf_counter)."""
+    start = perf_counter()
+    for i, key in enumerate(keys):
+        delay = start + i / RATE - perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        if perf_counter() > deadline:
+            return
+        yield i, key
+
+
+def _alert_state(i: int, key: str, unit) -> dict:
+    """A payload shaped like `ioc.selectors.alert_state`, for the baseline."""
+    return {
+        "id": i,
+        "subsystem": "reports",
+        "severity": SEVERITIES[i % len(SEVERITIES)],
+        "title": f"Bench alert {i}",
+        "detail": "",
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "subject_type": "bench",
+        "subject_id": key,
+        "count": 1,
+        "state": "open",
+        "first_seen_at": "2026-01-01T00:00:00+00:00",
+        "last_seen_at": "2026-01-01T00:00:00+00:00",
+        "acknowledged_at": None,
+        "resolved_at": None,
+    }
+
+
+def send_raw(keys: list[str], units: list, tracker: Tracker, deadline: float) -> None:
+    """Baseline: `group_send` straight to the province's group, no database, no bus thread."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    group = bus.unit_group(PROVINCE)
+    loop = asyncio.new_event_loop()
+    try:
+        for i, key in _paced(keys, deadline):
+            unit = units[i % len(units)]
+            message = bus.envelope(
+                type="ioc.alert.updated", subsystem="reports", unit_code=unit.code, data=_alert_state(i, key, unit)
+            )
+            tracker.sent[key] = perf_counter()
+            loop.run_until_complete(layer.group_send(group, {"type": "live.message", "message": message}))
+    finally:
+        loop.close()  # channels_redis closes this loop's connections
+
+
+def raise_alerts(keys: list[str], units: list, tracker: Tracker, deadline: float) -> None:
+    """The real path: the service writes the alert and the bus announces it after commit."""
+    from ioc.services import alert_raise
+
+    subsystems = [s.code for s in registry.enabled()]
+    try:
+        for i, key in _paced(keys, deadline):
+            tracker.sent[key] = perf_counter()
+            alert_raise(
+                subsystem=subsystems[i % len(subsystems)],
+                severity=SEVERITIES[i % len(SEVERITIES)],
+                title=f"Bench alert {i}",
+                unit=units[i % len(units)],
+                dedup_key=f"bench:{key}",
+                subject_type="bench",
+                subject_id=key,
+            )
+    finally:
+        connections.close_all()
+
+
+def _in_thread(target, *args) -> asyncio.Future:
+    """Run `target` on a fresh thread (no event loop there, so Django's ORM is allowed)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def run():
+        try:
+            result = target(*args)
+        except BaseException as exc:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(future.set_exception, exc)
+        else:
+            loop.call_soon_threadsafe(future.set_result, result)
+
+    threading.Thread(target=run, name=f"bench-{target.__name__}", daemon=True).start()
+    return future
+
+
+async def _open(ws_url: str, cookie: str):
+    ws = await connect(
+        ws_url,
+        origin=ORIGIN,
+        additional_headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+        open_timeout=CONNECT_TIMEOUT,
+        close_timeout=2,
+        compression=None,
+        ping_interval=None,
+        max_queue=None,
+    )
+    hello = json.loads(await asyncio.wait_for(ws.recv(), CONNECT_TIMEOUT))
+    if hello.get("type") != "ioc.hello" or hello.get("scope") != PROVINCE:
+        await ws.close()
+        raise RuntimeError(f"unexpected first message on /ws/live/: {hello}")
+    return ws
+
+
+async def _read(index: int, ws, tracker: Tracker) -> None:
+    try:
+        async for raw in ws:
+            tracker.on_message(index, raw, perf_counter())
+    except ConnectionClosed:
+        pass
+    finally:
+        tracker.closed += 1
+
+
+async def _phase(sender, keys: list[str], units: list, tracker: Tracker, server_pid: int) -> dict:
+    """Send `keys`, wait for them to reach every socket; wall and CPU seconds of the server and this process."""
+    tracker.expect(keys)
+    before, other = tracker.delivered, tracker.other
+    expected = len(keys) * tracker.sockets
+    server_cpu, own_cpu = cpu_seconds(server_pid), time.process_time()
+    started = perf_counter()
+    await _in_thread(sender, keys, units, tracker, started + len(keys) / RATE + 30)
+    sent = perf_counter()
+    deadline = sent + DRAIN_TIMEOUT
+    while tracker.delivered - before < expected and perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+    return {
+        "send_seconds": round(sent - started, 2),
+        "drain_seconds": round(perf_counter() - sent, 2),
+        "other_frames": tracker.other - other,
+        "daphne_cpu_seconds": round(cpu_seconds(server_pid) - server_cpu, 2),
+        "bench_process_cpu_seconds": round(time.process_time() - own_cpu, 2),
+    }
+
+
+async def _run(server: Daphne, cookie: str, units: list, run_id: str) -> tuple[Tracker, dict, dict]:
+    ws_url = server.url.replace("http://", "ws://", 1) + "/ws/live/"
+    tracker = Tracker(SOCKETS)
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def open_one():
+        async with gate:
+            return await _open(ws_url, cookie)
+
+    t0 = perf_counter()
+    opened = await asyncio.gather(*(open_one() for _ in range(SOCKETS)), return_exceptions=True)
+    sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
+    failures = [ws for ws in opened if isinstance(ws, BaseException)]
+    connect_seconds = perf_counter() - t0
+    readers = [asyncio.create_task(_read(i, ws, tracker)) for i, ws in enumerate(sockets)]
+    try:
+        if failures:
+            raise RuntimeError(f"{len(failures)} of {SOCKETS} sockets failed to open: {failures[0]!r}")
+        # Warm both paths (imports, connections, the bus thread), then measure.
+        await _phase(send_raw, [f"w-raw-{run_id}-{i}" for i in range(WARMUP)], units, tracker, server.pid)
+        await _phase(raise_alerts, [f"w-svc-{run_id}-{i}" for i in range(WARMUP)], units, tracker, server.pid)
+        await asyncio.sleep(1)
+        raw = await _phase(send_raw, [f"raw-{run_id}-{i}" for i in range(MESSAGES)], units, tracker, server.pid)
+        await asyncio.sleep(1)
+        svc = await _phase(raise_alerts, [f"svc-{run_id}-{i}" for i in range(MESSAGES)], units, tracker, server.pid)
+    finally:
+        try:
+            closing = asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+            await asyncio.wait_for(closing, timeout=15)
+        except TimeoutError:
+            pass  # daphne is stopped next anyway
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    timings = {"connect_seconds": round(connect_seconds, 2), "raw": raw, "service": svc}
+    return tracker, timings, {"sockets": len(sockets)}
+
+
+def run(server: Daphne, cookie: str, units: list) -> tuple[list[dict], dict]:
+    run_id = str(time.time_ns())
+    tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id))
+    expected = SOCKETS * MESSAGES
+    rows = []
+    for label, prefix, phase in (("raw group_send", "raw", "raw"), ("alert_raise", "svc", "service")):
+        keys = [f"{prefix}-{run_id}-{i}" for i in range(MESSAGES)]
+        each, last, delivered = tracker.latencies(keys)
+        t = timings[phase]
+        wall = t["send_seconds"] + t["drain_seconds"]
+        note = (
+            f"{delivered} alert frames (+{t['other_frames']} figures frames) in {wall:.1f} s "
+            f"({(delivered + t['other_frames']) / wall:,.0f} frames/s); CPU seconds: "
+            f"daphne {t['daphne_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
+        )
+        rows.append(
+            summary(f"live: {label} -> each of {SOCKETS} sockets", each, expected=expected, budget=BUDGET, note=note)
+        )
+        rows.append(summary(f"live: {label} -> last of {SOCKETS} sockets", last, expected=MESSAGES))
+    details = {
+        "sockets": info["sockets"],
+        "messages": MESSAGES,
+        "rate_per_second": RATE,
+        "timings": timings,
+        "bus_stats": dict(bus.stats),
+    }
+    return rows, details
