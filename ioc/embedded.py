@@ -15,6 +15,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# Servers this process started (not merely attached to), so it can stop only those.
+started_here: set[str] = set()
+
 
 def var_dir() -> Path:
     base = Path(os.environ.get("IOC_VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
@@ -40,6 +43,8 @@ def postgres_url(database: str = "ioc") -> str:
 
     pgdata = _pgdata()
     pgdata.mkdir(parents=True, exist_ok=True)
+    if not _postgres_running(pgdata):
+        started_here.add("postgres")
     # cleanup_mode=None: the server outlives this process; stop_postgres() ends it.
     server = pgserver.get_server(pgdata, cleanup_mode=None)
     socket_dir = server.get_postmaster_info().socket_dir
@@ -47,6 +52,15 @@ def postgres_url(database: str = "ioc") -> str:
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     return f"postgres://postgres@/{database}?host={socket_dir}"
+
+
+def _postgres_running(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+        return True
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def stop_postgres() -> None:
@@ -106,6 +120,8 @@ def start_redis(directory: Path | None = None) -> Path:
     sock = directory / "redis.sock"
     if _redis_ping(sock):
         return sock
+    if directory == _redis_dir():
+        started_here.add("redis")
     subprocess.run(
         [
             _redis_binary(),
@@ -152,6 +168,8 @@ def redis_url() -> str:
     return f"unix://{start_redis()}"
 
 
-def stop_all() -> None:
-    stop_redis()
-    stop_postgres()
+def stop_all(*, only_started_here: bool = False) -> None:
+    if not only_started_here or "redis" in started_here:
+        stop_redis()
+    if not only_started_here or "postgres" in started_here:
+        stop_postgres()

@@ -57,6 +57,21 @@
         box.appendChild(el("span", "kpi-label", kpi.label));
         body.appendChild(box);
       }
+      for (const list of figures.lists || []) {
+        if (!list.rows || list.rows.length === 0) continue;
+        const block = el("div", "panel-list");
+        block.dataset.code = list.code;
+        block.appendChild(el("h3", "", list.label));
+        const rows = el("ol");
+        for (const row of list.rows.slice(0, 3)) {
+          const item = el("li");
+          item.appendChild(el("span", "row-label", row.label));
+          item.appendChild(el("span", "row-value", formatValue(row.value) + (row.unit ? " " + row.unit : "")));
+          rows.appendChild(item);
+        }
+        block.appendChild(rows);
+        body.appendChild(block);
+      }
     }
     const alerts = panel.alerts || {};
     for (const level of ["critical", "warning"]) {
