@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/", include("ioc.api.urls")),
     path("reports/", include("reports.urls")),
+    path("open311/v2/", include("reports.open311.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
