@@ -1,13 +1,15 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from ioc import bus, registry
 from ioc.models import WorkerHeartbeat
-from ioc.roles import ADMIN, LEADER, has_role
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 
 
 @login_required
@@ -15,6 +17,10 @@ def home(request):
     """Send each person to the screen of their role."""
     if has_role(request.user, LEADER, ADMIN):
         return redirect("wall")
+    if has_role(request.user, OPERATOR):
+        return redirect("console")
+    if has_role(request.user, UNIT_STAFF):
+        return redirect("workspace")
     return render(request, "ioc/home.html", {"subsystems": registry.enabled()})
 
 
@@ -26,6 +32,81 @@ def wall(request):
         "ioc/wall.html",
         {"subsystems": registry.enabled(), "map_tiles_url": settings.IOC_MAP_TILES_URL},
     )
+
+
+def _staff_page(request, template, active, **context):
+    return render(
+        request,
+        template,
+        {
+            "active": active,
+            "can_console": has_role(request.user, OPERATOR, ADMIN, LEADER),
+            "map_tiles_url": settings.IOC_MAP_TILES_URL,
+            **context,
+        },
+    )
+
+
+def _require(request, *roles):
+    if not has_role(request.user, *roles):
+        raise PermissionDenied
+
+
+@never_cache
+@login_required
+def console(request):
+    """The operators' screen: the triage queue and the open alerts, live, keyboard first."""
+    _require(request, OPERATOR, ADMIN, LEADER)
+    return _staff_page(request, "ioc/console.html", "console", map=True)
+
+
+@never_cache
+@login_required
+def workspace(request):
+    """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
+    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    return _staff_page(request, "ioc/workspace.html", "workspace")
+
+
+@never_cache
+@login_required
+def report_list_page(request):
+    """The reports behind a wall figure (leaders' drill-down), in the caller's scope."""
+    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    figures = list(FIGURE_LABELS.items())
+    figure = request.GET.get("figure", "")
+    return _staff_page(
+        request,
+        "ioc/report_list.html",
+        "reports",
+        figures=figures,
+        figure=figure,
+        figure_label=FIGURE_LABELS.get(figure, ""),
+        q=request.GET.get("q", ""),
+    )
+
+
+@never_cache
+@login_required
+def report_page(request, report_id: int):
+    """One report with its timeline; leaders give a directive here."""
+    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    return _staff_page(
+        request,
+        "ioc/report_detail.html",
+        "reports",
+        report_id=report_id,
+        can_direct=has_role(request.user, LEADER, ADMIN),
+    )
+
+
+FIGURE_LABELS = {
+    "triage": _("Awaiting triage"),
+    "handling": _("Being handled"),
+    "today": _("Received today"),
+    "overdue": _("Overdue now"),
+    "urgent": _("Urgent and open"),
+}
 
 
 def healthz(request):

@@ -3,14 +3,36 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ioc import geo
 from ioc.scope import Scope
-from reports.models import FINISHED_STATUSES, OPEN_STATUSES, Level, Report, ReportEvent, ReportPhoto, Status
+from reports.models import (
+    FINISHED_STATUSES,
+    OPEN_STATUSES,
+    WORKING_STATUSES,
+    Level,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    Status,
+)
 
 WALL_URGENT_LIMIT = 5
 WALL_SLOWEST_UNITS = 5
@@ -25,6 +47,41 @@ def overdue_q(now=None) -> Q:
     now = now or timezone.now()
     return Q(status__in=OPEN_STATUSES) & (
         Q(first_answered_at=None, response_due_at__lt=now) | Q(resolved_at=None, resolution_due_at__lt=now)
+    )
+
+
+def _today_start():
+    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+# The reports behind each wall figure, for leaders' drill-down (codes match the panel's KPIs).
+FIGURES = {
+    "triage": lambda: Q(status=Status.RECEIVED),
+    "handling": lambda: Q(status__in=(Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)),
+    "today": lambda: Q(received_at__gte=_today_start()),
+    "overdue": lambda: overdue_q(),
+    "urgent": lambda: Q(level=Level.URGENT, status__in=OPEN_STATUSES),
+}
+
+
+def triage_queue(queryset):
+    """Awaiting triage or assignment: urgent first, then the oldest."""
+    urgent_first = Case(When(level=Level.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return (
+        queryset.filter(status__in=(Status.RECEIVED, Status.ACCEPTED))
+        .annotate(urgent_first=urgent_first)
+        .order_by("urgent_first", "received_at")
+    )
+
+
+def unit_work(scope: Scope):
+    """Reports assigned to a unit in scope and still being worked, the nearest deadline first."""
+    next_due = Case(When(first_answered_at__isnull=True, then=F("response_due_at")), default=F("resolution_due_at"))
+    return (
+        scope.filter(Report.objects.select_related("category", "unit", "assigned_unit"), "assigned_unit")
+        .filter(status__in=WORKING_STATUSES)
+        .annotate(next_due=next_due)
+        .order_by("next_due", "received_at")
     )
 
 
@@ -168,6 +225,10 @@ def _on_time_share(reports, since, now) -> float | None:
     return round(100 * row["on_time"] / row["total"], 1) if row["total"] else None
 
 
+def _drilldown(figure: str) -> str:
+    return f"{reverse('report-list-page')}?figure={figure}"
+
+
 def wall_figures(scope: Scope) -> dict | None:
     """The field-report panel for `scope`; None while the deployment holds no report at all."""
     reports = scope.filter(Report.objects.all(), "unit", "assigned_unit")
@@ -205,6 +266,7 @@ def wall_figures(scope: Scope) -> dict | None:
                 "value": by_status.get(Status.RECEIVED, 0),
                 "unit": "",
                 "status": "warning" if by_status.get(Status.RECEIVED, 0) else "ok",
+                "link": _drilldown("triage"),
             },
             {
                 "code": "handling",
@@ -214,6 +276,7 @@ def wall_figures(scope: Scope) -> dict | None:
                 ),
                 "unit": "",
                 "status": None,
+                "link": _drilldown("handling"),
             },
             {
                 "code": "today",
@@ -221,6 +284,7 @@ def wall_figures(scope: Scope) -> dict | None:
                 "value": reports.filter(received_at__gte=today).count(),
                 "unit": "",
                 "status": None,
+                "link": _drilldown("today"),
             },
             {
                 "code": "overdue",
@@ -228,6 +292,7 @@ def wall_figures(scope: Scope) -> dict | None:
                 "value": overdue,
                 "unit": "",
                 "status": "critical" if overdue else "ok",
+                "link": _drilldown("overdue"),
             },
             {
                 "code": "on_time_7d",

@@ -12,6 +12,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -303,6 +305,8 @@ def report_accept(*, report_id: int, user, category: Category | None = None, lev
         _event(report, Action.ACCEPTED, user=user, note=note, public=True, from_status=before)
         if report.level == Level.URGENT:
             _raise(report, "urgent", "critical", _("Urgent report %(code)s: %(category)s"))
+        else:  # triage found it was not urgent after all
+            _finish_alerts(report, "urgent")
         _announce(report)
     return report
 
@@ -613,18 +617,20 @@ def deadline_sweep(now=None) -> dict:
                 if _claim(report, f"{kind}_overdue_at"):
                     _overdue(report, kind)
                     counts["overdue"] += 1
-        for report in queryset.filter(**{f"{kind}_warned_at": None, f"{due_field}__gt": now}).iterator():
-            start, due = report.deadline_started_at or report.received_at, getattr(report, due_field)
-            if now - start >= (due - start) * share:
-                with transaction.atomic():
-                    if _claim(report, f"{kind}_warned_at"):
-                        title = (
-                            _("Report %(code)s: answer due soon")
-                            if kind == "response"
-                            else _("Report %(code)s: resolution due soon")
-                        )
-                        _raise(report, f"{kind}-due-soon", "warning", title)
-                        counts["due_soon"] += 1
+        # "Due soon" once `share` of the window is gone: start + (due - start) * share <= now, in SQL.
+        start = Coalesce("deadline_started_at", "received_at")
+        warn_at = ExpressionWrapper(start + (F(due_field) - start) * share, output_field=DateTimeField())
+        soon = queryset.filter(**{f"{kind}_warned_at": None, f"{due_field}__gt": now}).alias(warn_at=warn_at)
+        for report in soon.filter(warn_at__lte=now).iterator():
+            with transaction.atomic():
+                if _claim(report, f"{kind}_warned_at"):
+                    title = (
+                        _("Report %(code)s: answer due soon")
+                        if kind == "response"
+                        else _("Report %(code)s: resolution due soon")
+                    )
+                    _raise(report, f"{kind}-due-soon", "warning", title)
+                    counts["due_soon"] += 1
 
     limit = now - timedelta(minutes=settings.IOC_REPORTS_URGENT_ASSIGN_MINUTES)
     for report in base.filter(

@@ -84,3 +84,58 @@ def asgi_server():
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def collected_static():
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium; pages are opened by the test (desktop or phone-sized)."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def with_real_password(user, password):
+    """Give `user` a password the server process (production hashers) can check."""
+    from django.conf import global_settings
+    from django.contrib.auth.hashers import make_password
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=global_settings.PASSWORD_HASHERS):
+        user.password = make_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def log_in(page, url, username, password, next_path):
+    page.goto(f"{url}/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{url}{next_path}")
+
+
+def on_server(function, **kwargs):
+    """Run a service call in a plain thread, as the server would (Playwright holds an event loop here)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def call():
+        try:
+            return function(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()

@@ -43,10 +43,29 @@ class ReportFilter(filters.FilterSet):
     received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     q = filters.CharFilter(method="filter_text", label=_("Text in the description, address or tracking code"))
     bbox = filters.CharFilter(method="filter_bbox", label="min_lon,min_lat,max_lon,max_lat")
+    figure = filters.ChoiceFilter(
+        choices=[(code, code) for code in selectors.FIGURES],
+        method="filter_figure",
+        label=_("The reports behind a wall figure"),
+    )
 
     class Meta:
         model = Report
-        fields = ["status", "category", "level", "unit", "overdue", "received_after", "received_before", "q", "bbox"]
+        fields = [
+            "status",
+            "category",
+            "level",
+            "unit",
+            "overdue",
+            "received_after",
+            "received_before",
+            "q",
+            "bbox",
+            "figure",
+        ]
+
+    def filter_figure(self, queryset, name, value):
+        return queryset.filter(selectors.FIGURES[value]())
 
     def filter_unit(self, queryset, name, value):
         unit = Unit.objects.filter(code=value).first()
@@ -170,6 +189,22 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     # --- staff --------------------------------------------------------------------------------
 
+    @extend_schema(responses=s.ReportListSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def queue(self, request):
+        """The operators' triage queue: reports awaiting triage, urgent first, then oldest."""
+        reports = selectors.triage_queue(self.get_queryset())
+        page = self.paginate_queryset(reports)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(responses=s.ReportListSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def workspace(self, request):
+        """The caller's unit's work: reports assigned to it and not finished, nearest deadline first."""
+        reports = selectors.unit_work(scope_for(request.user))
+        page = self.paginate_queryset(reports)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
     def retrieve(self, request, pk=None):
         """A report with its whole timeline (internal notes included) and the reporter's contact."""
         report = get_object_or_404(self.get_queryset(), pk=pk)
@@ -181,6 +216,8 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
             "email": report.reporter_email,
         }
         data["rating"] = report.rating
+        # Where the operator would send it: the category's department, else the ward itself.
+        data["suggested_unit"] = report.category.department.code if report.category.department_id else report.unit.code
         data["duplicate_of"] = report.duplicate_of_id
         data["timeline"] = s.EventSerializer(selectors.timeline(report), many=True).data
         data["answers"] = selectors.public_report(report)["answers"]

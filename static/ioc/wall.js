@@ -48,7 +48,8 @@
       body.appendChild(el("p", "panel-empty", T.noData));
     } else {
       for (const kpi of figures.kpis) {
-        const box = el("div", "kpi");
+        const box = el(kpi.link ? "a" : "div", "kpi");
+        if (kpi.link) box.href = kpi.link;
         box.dataset.code = kpi.code;
         if (kpi.status) box.dataset.status = kpi.status;
         const value = el("span", "kpi-value", formatValue(kpi.value));
@@ -136,34 +137,12 @@
     }
   }
 
-  // --- socket with backoff -------------------------------------------------------------------
-  let socket = null, attempt = 0, pingTimer = null;
-  function connect() {
-    setConnection(attempt === 0 ? "connecting" : "disconnected");
-    const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + window.location.host + config.socketPath);
-    socket.onopen = () => {
-      attempt = 0;
-      setConnection("connected");
-      loadSnapshot();
-      pingTimer = setInterval(() => socket.readyState === 1 && socket.send('{"type":"ping"}'), 25000);
-    };
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
-      if (!message.type || message.type === "pong" || message.type === "ioc.hello") return;
-      if (state.loading) state.buffered.push(message); else apply(message);
-    };
-    socket.onclose = (event) => {
-      clearInterval(pingTimer);
-      setConnection("disconnected");
-      if (event.code === 4401) { window.location.reload(); return; }
-      attempt += 1;
-      const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() / 2);
-      setTimeout(connect, delay);
-    };
-  }
-
+  // --- live connection ---------------------------------------------------------------------
   loadSnapshot();
-  connect();
+  window.IOC.live.connect({
+    onState: setConnection,
+    onConnect: loadSnapshot,
+    onMessage: (message) => { if (state.loading) state.buffered.push(message); else apply(message); },
+  });
   setInterval(loadSnapshot, config.snapshotEveryMs);
 })();
