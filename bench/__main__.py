@@ -29,19 +29,23 @@ def main() -> int:
         import django
 
         django.setup()
-        from bench import fixtures, live, snapshot, stats
+        from bench import fixtures, live, snapshot, stats, submit
 
         print("bench: migrating the bench database and loading the demo city", flush=True)
         fixtures.migrate()
         fixtures.demo_city()
         cookies = fixtures.people()
         units = fixtures.wards()
-        with servers.daphne() as server:
-            print(f"bench: daphne at {server.url}; live path ({live.SOCKETS} sockets)", flush=True)
+        # The submission throttle is lifted on this server only: it must not shape the report figures.
+        with servers.daphne(env=submit.THROTTLE_ENV) as server:
+            paces = ", ".join(live.pace_label(rate) for rate, _ in live.PACES)
+            print(f"bench: daphne at {server.url}; live path ({live.SOCKETS} sockets at {paces})", flush=True)
             live_rows, live_details = live.run(server, cookies["leader"], units)
             print(f"bench: snapshot API ({snapshot.ALERTS} alerts)", flush=True)
             http_rows, http_details = snapshot.run(server.url, cookies, units)
-        rows = live_rows + http_rows
+            print(f"bench: report submission ({submit.REPORTS} POSTs, raw INSERT, {submit.PACE:g}/s)", flush=True)
+            report_rows, report_details = submit.run(server)
+        rows = live_rows + http_rows + report_rows
         elapsed = round(time.monotonic() - started, 1)
         print()
         print(stats.table(rows))
@@ -59,6 +63,7 @@ def main() -> int:
                 "results": rows,
                 "live": live_details,
                 "snapshot": http_details,
+                "reports": report_details,
                 "run_seconds": elapsed,
             },
         )

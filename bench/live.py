@@ -2,6 +2,8 @@
 
 200 leader sockets (scope: province 75) are connected to a real daphne. Messages are sent at a
 steady rate from a worker thread; each carries a key, and every socket records when it saw it.
+The same sockets are measured at two paces: 5 alerts/s (a busy hour of citizens' reports in a
+city) and 50 alerts/s (a burst), so the rows show where one daphne process stops keeping up.
 
 - baseline: a raw `group_send` to the province's group from a thread with its own event loop;
 - service: `ioc.services.alert_raise` (database write, commit, then the live bus in this process).
@@ -28,8 +30,8 @@ from ioc.demo import PROVINCE
 from ioc.models import Severity
 
 SOCKETS = 200
-MESSAGES = 300
-RATE = 50.0  # messages per second
+# (messages per second, messages sent): the slow pace first, so a backlog of the fast one cannot leak into it
+PACES = ((5.0, 100), (50.0, 300))
 WARMUP = 5
 CONNECT_CONCURRENCY = 20
 CONNECT_TIMEOUT = 15.0
@@ -82,11 +84,15 @@ class Tracker:
         return each, last, len(each)
 
 
-def _paced(keys: list[str], deadline: float):
-    """Yield (index, key) at RATE per second, stopping at `deadline` (perf_counter)."""
+def pace_label(rate: float) -> str:
+    return f"{rate:g}/s"
+
+
+def _paced(keys: list[str], rate: float, deadline: float):
+    """Yield (index, key) at `rate` per second, stopping at `deadline` (perf_counter)."""
     start = perf_counter()
     for i, key in enumerate(keys):
-        delay = start + i / RATE - perf_counter()
+        delay = start + i / rate - perf_counter()
         if delay > 0:
             time.sleep(delay)
         if perf_counter() > deadline:
@@ -115,7 +121,7 @@ def _alert_state(i: int, key: str, unit) -> dict:
     }
 
 
-def send_raw(keys: list[str], units: list, tracker: Tracker, deadline: float) -> None:
+def send_raw(keys: list[str], units: list, tracker: Tracker, rate: float, deadline: float) -> None:
     """Baseline: `group_send` straight to the province's group, no database, no bus thread."""
     from channels.layers import get_channel_layer
 
@@ -123,7 +129,7 @@ def send_raw(keys: list[str], units: list, tracker: Tracker, deadline: float) ->
     group = bus.unit_group(PROVINCE)
     loop = asyncio.new_event_loop()
     try:
-        for i, key in _paced(keys, deadline):
+        for i, key in _paced(keys, rate, deadline):
             unit = units[i % len(units)]
             message = bus.envelope(
                 type="ioc.alert.updated", subsystem="reports", unit_code=unit.code, data=_alert_state(i, key, unit)
@@ -134,13 +140,13 @@ def send_raw(keys: list[str], units: list, tracker: Tracker, deadline: float) ->
         loop.close()  # channels_redis closes this loop's connections
 
 
-def raise_alerts(keys: list[str], units: list, tracker: Tracker, deadline: float) -> None:
+def raise_alerts(keys: list[str], units: list, tracker: Tracker, rate: float, deadline: float) -> None:
     """The real path: the service writes the alert and the bus announces it after commit."""
     from ioc.services import alert_raise
 
     subsystems = [s.code for s in registry.enabled()]
     try:
-        for i, key in _paced(keys, deadline):
+        for i, key in _paced(keys, rate, deadline):
             tracker.sent[key] = perf_counter()
             alert_raise(
                 subsystem=subsystems[i % len(subsystems)],
@@ -200,14 +206,14 @@ async def _read(index: int, ws, tracker: Tracker) -> None:
         tracker.closed += 1
 
 
-async def _phase(sender, keys: list[str], units: list, tracker: Tracker, server_pid: int) -> dict:
+async def _phase(sender, keys: list[str], rate: float, units: list, tracker: Tracker, server_pid: int) -> dict:
     """Send `keys`, wait for them to reach every socket; wall and CPU seconds of the server and this process."""
     tracker.expect(keys)
     before, other = tracker.delivered, tracker.other
     expected = len(keys) * tracker.sockets
     server_cpu, own_cpu = cpu_seconds(server_pid), time.process_time()
     started = perf_counter()
-    await _in_thread(sender, keys, units, tracker, started + len(keys) / RATE + 30)
+    await _in_thread(sender, keys, units, tracker, rate, started + len(keys) / rate + 30)
     sent = perf_counter()
     deadline = sent + DRAIN_TIMEOUT
     while tracker.delivered - before < expected and perf_counter() < deadline:
@@ -240,12 +246,15 @@ async def _run(server: Daphne, cookie: str, units: list, run_id: str) -> tuple[T
         if failures:
             raise RuntimeError(f"{len(failures)} of {SOCKETS} sockets failed to open: {failures[0]!r}")
         # Warm both paths (imports, connections, the bus thread), then measure.
-        await _phase(send_raw, [f"w-raw-{run_id}-{i}" for i in range(WARMUP)], units, tracker, server.pid)
-        await _phase(raise_alerts, [f"w-svc-{run_id}-{i}" for i in range(WARMUP)], units, tracker, server.pid)
-        await asyncio.sleep(1)
-        raw = await _phase(send_raw, [f"raw-{run_id}-{i}" for i in range(MESSAGES)], units, tracker, server.pid)
-        await asyncio.sleep(1)
-        svc = await _phase(raise_alerts, [f"svc-{run_id}-{i}" for i in range(MESSAGES)], units, tracker, server.pid)
+        fast = max(rate for rate, _ in PACES)
+        await _phase(send_raw, [f"w-raw-{run_id}-{i}" for i in range(WARMUP)], fast, units, tracker, server.pid)
+        await _phase(raise_alerts, [f"w-svc-{run_id}-{i}" for i in range(WARMUP)], fast, units, tracker, server.pid)
+        phases = {}
+        for rate, messages in PACES:
+            for prefix, sender in (("raw", send_raw), ("svc", raise_alerts)):
+                await asyncio.sleep(1)
+                keys = _keys(prefix, rate, run_id, messages)
+                phases[(prefix, rate)] = await _phase(sender, keys, rate, units, tracker, server.pid)
     finally:
         try:
             closing = asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
@@ -255,34 +264,56 @@ async def _run(server: Daphne, cookie: str, units: list, run_id: str) -> tuple[T
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
-    timings = {"connect_seconds": round(connect_seconds, 2), "raw": raw, "service": svc}
+    timings = {"connect_seconds": round(connect_seconds, 2), "phases": phases}
     return tracker, timings, {"sockets": len(sockets)}
+
+
+def _keys(prefix: str, rate: float, run_id: str, messages: int) -> list[str]:
+    return [f"{prefix}@{rate:g}-{run_id}-{i}" for i in range(messages)]
 
 
 def run(server: Daphne, cookie: str, units: list) -> tuple[list[dict], dict]:
     run_id = str(time.time_ns())
     tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id))
-    expected = SOCKETS * MESSAGES
-    rows = []
-    for label, prefix, phase in (("raw group_send", "raw", "raw"), ("alert_raise", "svc", "service")):
-        keys = [f"{prefix}-{run_id}-{i}" for i in range(MESSAGES)]
-        each, last, delivered = tracker.latencies(keys)
-        t = timings[phase]
-        wall = t["send_seconds"] + t["drain_seconds"]
-        note = (
-            f"{delivered} alert frames (+{t['other_frames']} figures frames) in {wall:.1f} s "
-            f"({(delivered + t['other_frames']) / wall:,.0f} frames/s); CPU seconds: "
-            f"daphne {t['daphne_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
-        )
-        rows.append(
-            summary(f"live: {label} -> each of {SOCKETS} sockets", each, expected=expected, budget=BUDGET, note=note)
-        )
-        rows.append(summary(f"live: {label} -> last of {SOCKETS} sockets", last, expected=MESSAGES))
+    rows, paces = [], []
+    for rate, messages in PACES:
+        pace = pace_label(rate)
+        for label, prefix in (("raw group_send", "raw"), ("alert_raise", "svc")):
+            each, last, delivered = tracker.latencies(_keys(prefix, rate, run_id, messages))
+            t = timings["phases"][(prefix, rate)]
+            wall = t["send_seconds"] + t["drain_seconds"]
+            note = (
+                f"{delivered} alert frames (+{t['other_frames']} figures frames) in {wall:.1f} s "
+                f"({(delivered + t['other_frames']) / wall:,.0f} frames/s); CPU seconds: "
+                f"daphne {t['daphne_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
+            )
+            name = f"live @ {pace}: {label} -> "
+            rows.append(
+                summary(
+                    f"{name}each of {SOCKETS} sockets",
+                    each,
+                    expected=SOCKETS * messages,
+                    rate=delivered / wall,
+                    rate_unit="frames/s",
+                    budget=BUDGET,
+                    note=note,
+                )
+            )
+            # Throughput here: alerts that reached every socket, per second from the first send to the drain.
+            rows.append(
+                summary(
+                    f"{name}last of {SOCKETS} sockets",
+                    last,
+                    expected=messages,
+                    rate=len(last) / wall,
+                    rate_unit="alerts/s",
+                )
+            )
+            paces.append({"pace": pace, "phase": label, "messages": messages, "rate_per_second": rate, **t})
     details = {
         "sockets": info["sockets"],
-        "messages": MESSAGES,
-        "rate_per_second": RATE,
-        "timings": timings,
+        "connect_seconds": timings["connect_seconds"],
+        "paces": paces,
         "bus_stats": dict(bus.stats),
     }
     return rows, details

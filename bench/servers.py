@@ -99,14 +99,17 @@ class Daphne:
 
 
 @contextmanager
-def daphne():
-    """A daphne process serving the project on 127.0.0.1 against the bench database."""
+def daphne(env: dict[str, str] | None = None):
+    """A daphne process serving the project on 127.0.0.1 against the bench database.
+
+    `env` adds to (or overrides) this process's environment for the server only.
+    """
     port = free_port()
     log_path = BENCH_VAR / "daphne.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed in finally)
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ioc.asgi:application"],
-        env=dict(os.environ),
+        env={**os.environ, **(env or {})},
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -61,34 +61,43 @@ def seed(units: list) -> dict:
 
 
 class Client:
-    """Sequential GETs on one keep-alive HTTP/1.1 connection to the local server."""
+    """Sequential requests on one keep-alive HTTP/1.1 connection to the local server."""
 
-    def __init__(self, base_url: str, cookie: str | None = None):
+    def __init__(self, base_url: str, cookie: str | None = None, timeout: float = 10):
         parts = urlsplit(base_url)
         if parts.hostname != "127.0.0.1":
             raise ValueError("benchmarks only talk to 127.0.0.1")
-        self.host, self.port = parts.hostname, parts.port
+        self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
         self.headers = {"Accept": "application/json"}
         if cookie:
             self.headers["Cookie"] = f"{settings.SESSION_COOKIE_NAME}={cookie}"
         self.conn: http.client.HTTPConnection | None = None
 
     def get(self, path: str) -> tuple[float, int, bytes]:
-        for attempt in range(2):
+        return self.request("GET", path)
+
+    def post_json(self, path: str, payload) -> tuple[float, int, bytes]:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        return self.request("POST", path, body, {"Content-Type": "application/json; charset=utf-8"})
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers=None) -> tuple[float, int, bytes]:
+        # A GET is retried once on a connection the server closed while idle; a POST never is.
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(attempts):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
                 started = perf_counter()
-                self.conn.request("GET", path, headers=self.headers)
+                self.conn.request(method, path, body=body, headers={**self.headers, **(headers or {})})
                 response = self.conn.getresponse()
-                body = response.read()
+                answer = response.read()
                 elapsed = perf_counter() - started
                 if response.getheader("Connection", "").lower() == "close":
                     self.close()
-                return elapsed, response.status, body
+                return elapsed, response.status, answer
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.close()  # the server closed an idle keep-alive connection: reconnect once
-                if attempt:
+                self.close()
+                if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
 

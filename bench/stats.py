@@ -14,10 +14,26 @@ def percentile(values: list[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
-def summary(name: str, seconds: list[float], *, expected: int, budget: str = "", note: str = "") -> dict:
-    """One row of the table: latencies in milliseconds, and how many samples arrived of how many."""
+def summary(
+    name: str,
+    seconds: list[float],
+    *,
+    expected: int,
+    count: int | None = None,
+    rate: float | None = None,
+    rate_unit: str = "req/s",
+    budget: str = "",
+    note: str = "",
+) -> dict:
+    """One row of the table: latencies in milliseconds, how many arrived of how many, and a throughput.
+
+    `count` defaults to the number of latency samples; `rate` (per second, in `rate_unit`) is shown
+    only where the benchmark measures one.
+    """
     ms = [s * 1000 for s in seconds]
-    row = {"name": name, "count": len(ms), "expected": expected}
+    row = {"name": name, "count": len(ms) if count is None else count, "expected": expected}
+    row["rate"] = round(rate, 1) if rate is not None else None
+    row["rate_unit"] = rate_unit if rate is not None else ""
     for label, p in (("p50", 50), ("p95", 95), ("p99", 99)):
         value = percentile(ms, p)
         row[f"{label}_ms"] = round(value, 2) if value is not None else None
@@ -31,11 +47,18 @@ def _cell(value) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _rate(row: dict) -> str:
+    if row.get("rate") is None:
+        return "-"
+    return f"{row['rate']:,.0f} {row['rate_unit']}"
+
+
 def table(rows: list[dict]) -> str:
-    header = ["benchmark", "p50 ms", "p95 ms", "p99 ms", "max ms", "delivered/expected", "budget"]
+    header = ["benchmark", "throughput", "p50 ms", "p95 ms", "p99 ms", "max ms", "delivered/expected", "budget"]
     lines = [
         [
             r["name"],
+            _rate(r),
             _cell(r["p50_ms"]),
             _cell(r["p95_ms"]),
             _cell(r["p99_ms"]),
