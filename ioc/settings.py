@@ -40,7 +40,9 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = env_secret("DATABASE_URL") or embedded.postgres_url()
 REDIS_URL = env_secret("REDIS_URL") or embedded.redis_url()
 
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Connections close after each request by default: under ASGI every worker thread would otherwise keep
+# its own, and a burst exhausts PostgreSQL's max_connections (measured in bench/). Use a pooler to reuse.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 

@@ -12,7 +12,7 @@ A deadline policy is an amount in one of three units:
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -28,6 +28,12 @@ class DurationUnit(models.TextChoices):
     CLOCK_HOURS = "clock_hours", _("hours (clock time)")
     WORKING_HOURS = "working_hours", _("working hours")
     WORKING_DAYS = "working_days", _("working days")
+
+
+@lru_cache(maxsize=1)
+def _vietnam_holidays():
+    # Built once per process: the package computes each year's (lunar) holidays on first use.
+    return holidays.Vietnam()
 
 
 def parse_sessions(spec: str) -> list[tuple[time, time]]:
@@ -64,9 +70,9 @@ class WorkCalendar:
             working_days={d for d, kind in rows if kind == CalendarDay.Kind.WORKING_DAY},
         )
 
-    @cached_property
+    @property
     def _public(self):
-        return holidays.Vietnam()
+        return _vietnam_holidays()
 
     def is_working_day(self, day: date) -> bool:
         if day in self.working_days:

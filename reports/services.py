@@ -7,10 +7,12 @@ the same moment waits, then gets a clear conflict), writes the timeline and reco
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Coalesce
@@ -42,6 +44,7 @@ from reports.photos import clean_photo, new_uid
 log = logging.getLogger(__name__)
 Action = ReportEvent.Action
 MAX_DESCRIPTION = 4000
+PHONE = re.compile(r"\+?[0-9 .-]{8,20}")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out over the phone
 
 # Used when no policy is configured for a category and level (see docs/reports.md).
@@ -232,6 +235,14 @@ def report_submit(
         raise ValidationError({"reporter_phone": _("This category needs a phone number or an email to reply to.")})
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
+    reporter_email, reporter_phone = reporter_email.strip(), reporter_phone.strip()
+    if reporter_email:
+        try:
+            validate_email(reporter_email)
+        except ValidationError:
+            raise ValidationError({"reporter_email": _("Enter a valid email address.")}) from None
+    if reporter_phone and not PHONE.fullmatch(reporter_phone):
+        raise ValidationError({"reporter_phone": _("Enter a phone number of 8 to 20 digits.")})
     geo.check_in_service_area(latitude, longitude)
     if latitude is not None:
         located = geo.locate_unit(latitude, longitude, chosen=unit)
@@ -261,7 +272,6 @@ def report_submit(
             received_at=now,
         )
         _set_deadlines(report, now)
-        report.full_clean(exclude=["secret_hash", "tracking_code"])
         report.save()
         _save_photos(report, photos, kind=ReportPhoto.Kind.REPORT)
         _event(report, Action.SUBMITTED, user=user, public=True, unit=located)
