@@ -14,7 +14,8 @@ from ioc.models import Alert, Severity
 pytestmark = pytest.mark.django_db
 
 CATALOG = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES"
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# %(name)s, %s, %d, a literal %% and {name}: each must appear in the translation as often as in the source.
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|%%|\{\w*\}")
 
 
 def raise_alert(unit, key="i18n"):
@@ -24,27 +25,40 @@ def raise_alert(unit, key="i18n"):
     return alert
 
 
+def placeholders(text):
+    return sorted(PLACEHOLDER.findall(text))
+
+
 def po_entries(path):
-    """msgid → msgstr of a .po file, without the header."""
-    entries, current, field = {}, {"msgid": "", "msgstr": ""}, None
+    """(msgctxt, msgid) → {"plural": msgid_plural or None, "forms": [msgstr, …]} of a .po file, without the header."""
+    entries, current, field = {}, None, None
 
     def unquote(text):
         return text[1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
 
     def flush():
-        if current["msgid"]:
-            entries[current["msgid"]] = current["msgstr"]
+        if current and current["msgid"]:
+            forms = [current["msgstr"][i] for i in sorted(current["msgstr"])]
+            entries[(current["msgctxt"], current["msgid"])] = {"plural": current["msgid_plural"], "forms": forms}
 
     for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("msgid "):
+        keyword, _, rest = line.partition(" ")
+        if keyword in ("msgctxt", "msgid") and (keyword == "msgctxt" or current is None or current["msgstr"]):
             flush()
-            current, field = {"msgid": "", "msgstr": ""}, "msgid"
-            current[field] = unquote(line[len("msgid ") :])
-        elif line.startswith("msgstr "):
-            field = "msgstr"
-            current[field] = unquote(line[len("msgstr ") :])
-        elif line.startswith('"') and field:
-            current[field] += unquote(line)
+            current = {"msgctxt": None, "msgid": "", "msgid_plural": None, "msgstr": {}}
+        if keyword in ("msgctxt", "msgid", "msgid_plural"):
+            field = keyword
+            current[field] = unquote(rest)
+        elif keyword == "msgstr" or keyword.startswith("msgstr["):
+            field = 0 if keyword == "msgstr" else int(keyword[len("msgstr[") : -1])
+            current["msgstr"][field] = unquote(rest)
+        elif line.startswith('"') and current is not None and field is not None:
+            if isinstance(field, int):
+                current["msgstr"][field] += unquote(line)
+            else:
+                current[field] += unquote(line)
+        elif not line.strip() or line.startswith("#"):
+            field = None
     flush()
     return entries
 
@@ -107,12 +121,13 @@ def test_choice_labels_and_roles_are_translated():
 def test_every_message_is_translated_with_the_same_placeholders():
     entries = po_entries(CATALOG / "django.po")
     assert entries, "the Vietnamese catalogue is empty"
-    untranslated = [msgid for msgid, msgstr in entries.items() if not msgstr.strip()]
+    untranslated = [msgid for (_, msgid), entry in entries.items() if not all(form.strip() for form in entry["forms"])]
     assert untranslated == []
     mismatched = [
         msgid
-        for msgid, msgstr in entries.items()
-        if sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(msgstr))
+        for (_, msgid), entry in entries.items()
+        for form in entry["forms"]
+        if placeholders(entry["plural"] or msgid) != placeholders(form)
     ]
     assert mismatched == []
     assert "#, fuzzy" not in (CATALOG / "django.po").read_text(encoding="utf-8")
@@ -123,5 +138,15 @@ def test_the_committed_mo_matches_the_po():
         compiled = gettext.GNUTranslations(handle)
     assert compiled.info().get("language") == "vi"
     assert compiled.info().get("plural-forms") == "nplurals=1; plural=0;"
-    for msgid, msgstr in po_entries(CATALOG / "django.po").items():
-        assert compiled.gettext(msgid) == msgstr, f"django.mo is stale for {msgid!r}"
+    for (context, msgid), entry in po_entries(CATALOG / "django.po").items():
+        if entry["plural"] is None:
+            found = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
+            assert found == entry["forms"][0], f"django.mo is stale for {msgid!r}"
+        else:
+            for n in (1, 2, 5):
+                found = (
+                    compiled.npgettext(context, msgid, entry["plural"], n)
+                    if context
+                    else compiled.ngettext(msgid, entry["plural"], n)
+                )
+                assert found == entry["forms"][0], f"django.mo is stale for {msgid!r} (n={n})"
