@@ -13,5 +13,6 @@ app.conf.beat_schedule = {
     "ioc-worker-heartbeat": {"task": "ioc.tasks.worker_heartbeat", "schedule": 30.0},
     "ioc-send-notifications": {"task": "ioc.tasks.send_notifications", "schedule": 60.0},
     "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
+    "traffic-camera-health-sweep": {"task": "traffic.tasks.camera_health_sweep", "schedule": 60.0},
     "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
 }

@@ -262,6 +262,13 @@ IOC_PHOTOS_PER_REPORT = env_int("IOC_PHOTOS_PER_REPORT", 5, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Cameras
+IOC_CAMERA_ALERT_SEVERITY = env_str("IOC_CAMERA_ALERT_SEVERITY", "warning")
+IOC_CAMERA_OFFLINE_MINUTES = env_int("IOC_CAMERA_OFFLINE_MINUTES", 5, minimum=1)
+IOC_CAMERA_BATCH_MAX = env_int("IOC_CAMERA_BATCH_MAX", 1000, minimum=1)
+if IOC_CAMERA_ALERT_SEVERITY not in ("info", "warning", "critical"):
+    raise ImproperlyConfigured("IOC_CAMERA_ALERT_SEVERITY must be info, warning or critical")
+
 IOC_SMS_BACKEND = env_str("IOC_SMS_BACKEND", "ioc.notify.LogSmsBackend")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

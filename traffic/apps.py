@@ -5,9 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class TrafficConfig(AppConfig):
     name = "traffic"
     verbose_name = _("Cameras")
+    demo_feed_command = "traffic_demo_feed"
 
     def ready(self):
         from ioc import registry
+        from traffic.selectors import security_figures, traffic_figures
 
         registry.register(
             registry.Subsystem(
@@ -17,6 +19,8 @@ class TrafficConfig(AppConfig):
                 order=2,
                 app="traffic",
                 icon="traffic",
+                snapshot=traffic_figures,
+                panels=("summary", "violations_by_kind", "congestion", "map"),
             )
         )
         registry.register(
@@ -27,5 +31,12 @@ class TrafficConfig(AppConfig):
                 order=3,
                 app="traffic",
                 icon="shield",
+                snapshot=security_figures,
+                panels=("summary", "incidents", "map"),
             )
         )
+
+    def load_demo(self):
+        from traffic.demo import load_demo_cameras
+
+        load_demo_cameras()

@@ -1,0 +1,252 @@
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, serializers
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from ioc.api.views import ScopedViewSet
+from ioc.auth import api_key_scope
+from ioc.errors import NotFound
+from ioc.models import Unit
+from ioc.scope import scope_for
+from traffic import selectors, services
+from traffic.models import Camera, CameraEvent, Incident
+
+EVENT_EXAMPLE = OpenApiExample(
+    "A batch of two events",
+    value={
+        "events": [
+            {
+                "camera": "LK-QL1A-01",
+                "kind": "red_light",
+                "external_id": "evt-000123",
+                "occurred_at": "2026-11-26T08:15:02+07:00",
+                "plate": "60A-123.45",
+                "speed_kmh": 42.5,
+                "snapshot_url": "https://vendor.example/snap/000123.jpg",
+            },
+            {
+                "camera": "LK-QL1A-01",
+                "kind": "congestion",
+                "external_id": "evt-000124",
+                "occurred_at": "2026-11-26T08:15:30+07:00",
+                "avg_speed_kmh": 9,
+                "free_flow_kmh": 60,
+            },
+        ]
+    },
+    request_only=True,
+)
+
+
+def _principal_source(request) -> str:
+    key = getattr(request.user, "api_key", None)
+    return f"key:{key.prefix}" if key else f"user:{request.user.pk}"
+
+
+@extend_schema(
+    request={"application/json": serializers.JSONField(), "multipart/form-data": serializers.JSONField()},
+    responses={
+        200: OpenApiResponse(description=_("One result per event: created, duplicate or error.")),
+        201: OpenApiResponse(description=_("A single event was stored.")),
+    },
+    examples=[EVENT_EXAMPLE],
+)
+@api_view(["POST"])
+@permission_classes([permissions.IsAuthenticated, api_key_scope("traffic:write")])
+def ingest(request):
+    """Camera events from a vendor system: one event, or a batch of up to 1,000 (`{"events": [...]}`).
+
+    Idempotent on (API key, external_id). A bad event is named in its result; the good ones are stored.
+    A single event may come as multipart with a `snapshot` image file.
+    """
+    data = request.data
+    snapshots = None
+    if request.content_type.startswith("multipart/"):
+        item = {k: v for k, v in data.items() if k != "snapshot"}
+        for number in ("speed_kmh", "vehicle_count", "score", "avg_speed_kmh", "free_flow_kmh"):
+            if item.get(number) not in (None, ""):
+                try:
+                    item[number] = float(item[number]) if number != "vehicle_count" else int(item[number])
+                except ValueError:
+                    pass  # left as text: the item check names the field
+        if "snapshot" in request.FILES:
+            from reports.photos import clean_photo
+
+            content, extension = clean_photo(request.FILES["snapshot"])
+            content.name = f"{item.get('external_id') or 'snapshot'}.{extension}"
+            snapshots = {0: content}
+        items, single = [item], True
+    elif isinstance(data, list):
+        items, single = data, False
+    elif isinstance(data, dict) and "events" in data:
+        items, single = data["events"], False
+    else:
+        items, single = [data], True
+    results = services.ingest_events(
+        source=_principal_source(request), items=items, scope=scope_for(request.user), snapshots=snapshots
+    )
+    if single:
+        result = results[0]
+        code = {"created": 201, "duplicate": 200, "accepted": 200}.get(result["status"], 400)
+        return Response(result, status=code)
+    summary = {s: sum(1 for r in results if r["status"] == s) for s in ("created", "duplicate", "accepted", "error")}
+    return Response({**summary, "results": results})
+
+
+class CameraViewSet(ScopedViewSet, mixins.ListModelMixin):
+    queryset = Camera.objects.select_related("unit")
+    filterset_fields = ["purpose", "health", "active"]
+
+    class CameraSerializer(serializers.ModelSerializer):
+        unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+        class Meta:
+            model = Camera
+            fields = [
+                "code",
+                "name",
+                "purpose",
+                "unit",
+                "latitude",
+                "longitude",
+                "road",
+                "vendor",
+                "health",
+                "last_heartbeat_at",
+                "last_event_at",
+                "active",
+            ]
+
+    serializer_class = CameraSerializer
+
+    @action(detail=False, methods=["get"])
+    def map(self, request):
+        """Cameras with status and latest open incident, for the wall's map layer."""
+        return Response(selectors.camera_map(scope_for(request.user)))
+
+
+class IncidentFilter(filters.FilterSet):
+    purpose = filters.CharFilter(field_name="camera__purpose")
+    kind = filters.CharFilter(field_name="kind__code")
+    camera = filters.CharFilter(field_name="camera__code")
+    open = filters.BooleanFilter(method="filter_open")
+
+    class Meta:
+        model = Incident
+        fields = ["status", "severity", "purpose", "kind", "camera", "open"]
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=Incident.OPEN) if value else queryset.exclude(status__in=Incident.OPEN)
+
+
+class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
+    """Camera incidents: folded events an operator acknowledges, dispatches and closes."""
+
+    queryset = Incident.objects.select_related("camera__unit", "kind", "unit", "dispatched_to")
+    scope_fields = ("unit", "dispatched_to")
+    filterset_class = IncidentFilter
+
+    class IncidentSerializer(serializers.Serializer):
+        def to_representation(self, instance):
+            return services.incident_state(instance)
+
+    serializer_class = IncidentSerializer
+
+    def retrieve(self, request, pk=None):
+        """An incident with its latest events and their snapshots."""
+        incident = get_object_or_404(self.get_queryset(), pk=pk)
+        events = incident.events.order_by("-occurred_at")[:20]
+        data = services.incident_state(incident)
+        data["note"] = incident.note
+        data["events"] = [
+            {
+                "id": e.pk,
+                "occurred_at": e.occurred_at.isoformat(),
+                "plate": e.plate,
+                "speed_kmh": e.speed_kmh,
+                "congestion_level": e.congestion_level,
+                "score": e.score,
+                "snapshot": reverse("traffic:snapshot", args=[e.pk]) if e.snapshot else e.snapshot_url or None,
+            }
+            for e in events
+        ]
+        return Response(data)
+
+    def _id(self, pk):
+        try:
+            return int(pk)
+        except (TypeError, ValueError):
+            raise NotFound(_("No such incident.")) from None
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return Response(
+            services.incident_state(services.incident_acknowledge(incident_id=self._id(pk), user=request.user))
+        )
+
+    @action(detail=True, methods=["post"], url_path="dispatch")
+    def dispatch_unit(self, request, pk=None):
+        code = str(request.data.get("unit", ""))
+        unit = Unit.objects.filter(code=code).first()
+        if unit is None:
+            raise ApiValidationError({"unit": _("Unknown unit code.")})
+        incident = services.incident_dispatch(
+            incident_id=self._id(pk), user=request.user, unit=unit, note=str(request.data.get("note", ""))
+        )
+        return Response(services.incident_state(incident))
+
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        incident = services.incident_resolve(
+            incident_id=self._id(pk), user=request.user, note=str(request.data.get("note", ""))
+        )
+        return Response(services.incident_state(incident))
+
+    @action(detail=True, methods=["post"], url_path="false-alarm")
+    def false_alarm(self, request, pk=None):
+        incident = services.incident_resolve(
+            incident_id=self._id(pk), user=request.user, note=str(request.data.get("note", "")), false_alarm=True
+        )
+        return Response(services.incident_state(incident))
+
+
+class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
+    """Stored camera events in the caller's scope, newest first."""
+
+    queryset = CameraEvent.objects.select_related("camera", "kind").order_by("-occurred_at")
+    filterset_fields = {
+        "camera__code": ["exact"],
+        "kind__code": ["exact"],
+        "occurred_at": ["gte", "lt"],
+        "plate": ["exact"],
+    }
+
+    class EventSerializer(serializers.ModelSerializer):
+        camera = serializers.SlugRelatedField(slug_field="code", read_only=True)
+        kind = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+        class Meta:
+            model = CameraEvent
+            fields = [
+                "id",
+                "camera",
+                "kind",
+                "occurred_at",
+                "received_at",
+                "plate",
+                "speed_kmh",
+                "vehicle_count",
+                "congestion_level",
+                "score",
+                "zone",
+                "snapshot_url",
+                "incident",
+            ]
+
+    serializer_class = EventSerializer

@@ -1,0 +1,508 @@
+"""Every write of the camera platform: event ingestion with storm folding, camera health, and the
+operator's incident workflow. One transaction each; live updates after commit."""
+
+import math
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from ioc import bus
+from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ioc.models import SEVERITY_RANK, Unit
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.scope import Scope, scope_for
+from ioc.services import alert_raise, alert_resolve_by_key
+from traffic.models import Camera, CameraEvent, CongestionLevel, EventKind, Incident, Purpose
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+SUBSYSTEM = {Purpose.TRAFFIC: "traffic", Purpose.SECURITY: "security", Purpose.COUNTER: "onestop"}
+HEALTH_KINDS = {"heartbeat", "offline", "tamper"}
+
+
+def subsystem_of(camera: Camera) -> str:
+    return SUBSYSTEM[camera.purpose]
+
+
+def congestion_level(avg_speed: float, free_flow: float) -> str:
+    """DATEX II level from the share of free-flow speed."""
+    share = avg_speed / free_flow
+    if share < 0.10:
+        return CongestionLevel.STATIONARY
+    if share < 0.25:
+        return CongestionLevel.QUEUING
+    if share < 0.75:
+        return CongestionLevel.SLOW
+    if share < 0.90:
+        return CongestionLevel.HEAVY
+    return CongestionLevel.FREE
+
+
+# --- parsing one item ---------------------------------------------------------------------------
+
+
+class ItemError(Exception):
+    def __init__(self, errors: dict):
+        self.errors = errors
+
+
+def _text(item, field, limit, errors, required=False):
+    value = item.get(field, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors[field] = _("Must be text.")
+        return ""
+    value = value.strip()
+    if required and not value:
+        errors[field] = _("This field is required.")
+    elif len(value) > limit:
+        errors[field] = _("At most %(n)s characters.") % {"n": limit}
+    return value
+
+
+def _number(item, field, low, high, errors, integer=False):
+    value = item.get(field)
+    if value is None or value == "":
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
+        errors[field] = _("Must be a number.")
+        return None
+    if integer and int(value) != value:
+        errors[field] = _("Must be a whole number.")
+        return None
+    if not low <= value <= high:
+        errors[field] = _("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}
+        return None
+    return int(value) if integer else float(value)
+
+
+def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
+    """Check one event as sent by a vendor system; raise ItemError with per-field messages."""
+    if not isinstance(item, dict):
+        raise ItemError({"item": _("Each event must be a JSON object.")})
+    errors = {}
+    camera = cameras.get(item.get("camera")) if isinstance(item.get("camera"), str) else None
+    if camera is None:
+        errors["camera"] = _("Unknown camera, or not one of this key's area.")
+    kind = kinds.get(item.get("kind")) if isinstance(item.get("kind"), str) else None
+    if kind is None:
+        errors["kind"] = _("Unknown event kind.")
+    occurred = item.get("occurred_at")
+    occurred_at = parse_datetime(occurred) if isinstance(occurred, str) else None
+    if occurred_at is None or occurred_at.tzinfo is None:
+        errors["occurred_at"] = _("Give an ISO 8601 time with its time zone, e.g. 2026-11-26T08:15:00+07:00.")
+    elif occurred_at > now + FUTURE_TOLERANCE:
+        errors["occurred_at"] = _("This time is in the future.")
+    parsed = {
+        "external_id": _text(item, "external_id", 100, errors),
+        "plate": _text(item, "plate", 20, errors).upper(),
+        "zone": _text(item, "zone", 100, errors),
+        "snapshot_url": _text(item, "snapshot_url", 500, errors),
+        "speed_kmh": _number(item, "speed_kmh", 0, 400, errors),
+        "vehicle_count": _number(item, "vehicle_count", 0, 1_000_000, errors, integer=True),
+        "score": _number(item, "score", 0, 1, errors),
+    }
+    if parsed["snapshot_url"] and not parsed["snapshot_url"].startswith(("http://", "https://")):
+        errors["snapshot_url"] = _("Must be an http(s) URL.")
+    level = item.get("congestion_level") or ""
+    avg, free = _number(item, "avg_speed_kmh", 0, 400, errors), _number(item, "free_flow_kmh", 1, 400, errors)
+    if level and level not in CongestionLevel.values:
+        errors["congestion_level"] = _("Use one of: %(levels)s.") % {"levels": ", ".join(CongestionLevel.values)}
+    elif not level and avg is not None and free:
+        level = congestion_level(avg, free)
+    data = item.get("data") or {}
+    if not isinstance(data, dict):
+        errors["data"] = _("Must be a JSON object.")
+    if errors:
+        raise ItemError(errors)
+    if avg is not None:
+        data = {**data, "avg_speed_kmh": avg}
+    return {
+        **parsed,
+        "camera": camera,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "congestion_level": level,
+        "data": data,
+    }
+
+
+# --- ingestion ----------------------------------------------------------------------------------
+
+
+def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | None = None) -> list[dict]:
+    """Store a batch of camera events; returns one result per item, in order.
+
+    Idempotent on (source, external_id): a retried batch creates nothing twice. A bad item is
+    reported in its result and the good ones are stored. Repeats of one kind from one camera fold
+    into the open incident; only incidents at or above IOC_CAMERA_ALERT_SEVERITY raise alerts.
+    """
+    if not isinstance(items, list) or not items:
+        raise ValidationError({"events": _("Send a list of events.")})
+    if len(items) > settings.IOC_CAMERA_BATCH_MAX:
+        raise ValidationError({"events": _("At most %(n)s events per batch.") % {"n": settings.IOC_CAMERA_BATCH_MAX}})
+    now = timezone.now()
+    codes = {i.get("camera") for i in items if isinstance(i, dict) and isinstance(i.get("camera"), str)}
+    cameras = {
+        c.code: c
+        for c in scope.filter(Camera.objects.filter(code__in=codes, active=True).select_related("unit"), "unit")
+    }
+    kinds = {k.code: k for k in EventKind.objects.all()}
+
+    results: list[dict] = [None] * len(items)  # type: ignore[list-item]
+    parsed: list[tuple[int, dict]] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
+        except ItemError as bad:
+            results[index] = {"index": index, "status": "error", "errors": bad.errors}
+
+    with transaction.atomic():
+        fresh = _drop_duplicates(source, parsed, results)
+        heartbeats = [(i, p) for i, p in fresh if p["kind"].code == "heartbeat"]
+        events = [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"]
+        _record_signs_of_life(fresh, now)
+        incidents = _fold(events, now)
+        rows = []
+        for index, p in events:
+            snapshot = (snapshots or {}).get(index)
+            row = CameraEvent(
+                camera=p["camera"],
+                kind=p["kind"],
+                unit_id=p["camera"].unit_id,
+                incident=incidents.get(index),
+                source=source,
+                external_id=p["external_id"],
+                occurred_at=p["occurred_at"],
+                received_at=now,
+                plate=p["plate"],
+                speed_kmh=p["speed_kmh"],
+                vehicle_count=p["vehicle_count"],
+                congestion_level=p["congestion_level"],
+                score=p["score"],
+                zone=p["zone"],
+                snapshot_url=p["snapshot_url"],
+                data=p["data"],
+            )
+            if snapshot is not None:
+                row.snapshot.save(snapshot.name, snapshot, save=False)
+            rows.append(row)
+        CameraEvent.objects.bulk_create(rows, batch_size=1000)
+        for (index, _p), row in zip(events, rows, strict=True):
+            results[index] = {"index": index, "status": "created", "id": row.pk}
+        for index, _p in heartbeats:
+            results[index] = {"index": index, "status": "accepted"}
+        _health_changes(fresh)
+        _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in fresh})
+    return results
+
+
+def _drop_duplicates(source, parsed, results):
+    """Items already stored (or repeated within the batch) under the same external id."""
+    ids = [p["external_id"] for _i, p in parsed if p["external_id"]]
+    known = (
+        set(CameraEvent.objects.filter(source=source, external_id__in=ids).values_list("external_id", flat=True))
+        if ids
+        else set()
+    )
+    fresh = []
+    for index, p in parsed:
+        key = p["external_id"]
+        if key and key in known:
+            results[index] = {"index": index, "status": "duplicate"}
+            continue
+        if key:
+            known.add(key)
+        fresh.append((index, p))
+    return fresh
+
+
+def _record_signs_of_life(fresh, now):
+    """Any event shows the camera is alive; heartbeats say only that."""
+    latest: dict[int, tuple[Camera, datetime, bool]] = {}
+    for _index, p in fresh:
+        if p["kind"].code in ("offline", "tamper"):
+            continue  # a report that the camera is unwell is no sign that it is well
+        camera, at = p["camera"], min(p["occurred_at"], now)
+        seen = latest.get(camera.pk)
+        is_event = p["kind"].code != "heartbeat"
+        if seen is None or at > seen[1]:
+            latest[camera.pk] = (camera, at, is_event or (seen[2] if seen else False))
+    for camera, at, is_event in latest.values():
+        fields = {"last_heartbeat_at": at}
+        if is_event:
+            fields["last_event_at"] = at
+        Camera.objects.filter(pk=camera.pk).update(**fields)
+        back = camera.health == Camera.Health.OFFLINE
+        camera.last_heartbeat_at = at
+        if back:
+            _set_health(camera, Camera.Health.ONLINE)
+
+
+def _fold(events, now) -> dict[int, Incident]:
+    """Fold incident-worthy events into open incidents per (camera, kind); returns index -> incident."""
+    groups: dict[tuple[int, int], list[tuple[int, dict]]] = defaultdict(list)
+    for index, p in events:
+        kind = p["kind"]
+        if kind.purpose == "health" or kind.is_violation or kind.code in ("vehicle_count", "attended"):
+            continue  # records, not operator incidents
+        groups[(p["camera"].pk, kind.pk)].append((index, p))
+    if not groups:
+        return {}
+    open_incidents = {
+        (i.camera_id, i.kind_id): i
+        for i in Incident.objects.select_for_update().filter(
+            status__in=Incident.OPEN, camera_id__in={c for c, _k in groups}, kind_id__in={k for _c, k in groups}
+        )
+    }
+    assigned: dict[int, Incident] = {}
+    for key, members in groups.items():
+        members.sort(key=lambda pair: pair[1]["occurred_at"])
+        incident = open_incidents.get(key)
+        for index, p in members:
+            window = timedelta(seconds=p["kind"].fold_seconds)
+            quiet_too_long = incident is not None and p["occurred_at"] - incident.last_event_at > window
+            if quiet_too_long and incident.status == Incident.Status.NEW:
+                # Nobody took it up and it went quiet: that one is over, this is a new incident.
+                _close_incident(incident, Incident.Status.RESOLVED, note=_("No repeat within the fold window."))
+                incident = None
+            if incident is None:
+                incident = Incident.objects.create(
+                    camera=p["camera"],
+                    kind=p["kind"],
+                    unit_id=p["camera"].unit_id,
+                    severity=p["kind"].severity,
+                    first_event_at=p["occurred_at"],
+                    last_event_at=p["occurred_at"],
+                    event_count=1,
+                    congestion_level=p["congestion_level"],
+                )
+                incident._is_new = True
+            else:
+                incident.event_count += 1
+                incident.last_event_at = max(incident.last_event_at, p["occurred_at"])
+                if p["congestion_level"]:
+                    incident.congestion_level = p["congestion_level"]
+                incident._changed = True
+            assigned[index] = incident
+    for incident in {id(i): i for i in assigned.values()}.values():
+        if getattr(incident, "_changed", False) and not getattr(incident, "_is_new", False):
+            incident.save(update_fields=["event_count", "last_event_at", "congestion_level"])
+        if getattr(incident, "_is_new", False):
+            if incident.event_count > 1:
+                incident.save(update_fields=["event_count", "last_event_at", "congestion_level"])
+            _incident_opened(incident)
+    return assigned
+
+
+def _incident_opened(incident: Incident) -> None:
+    if SEVERITY_RANK[incident.severity] >= SEVERITY_RANK[settings.IOC_CAMERA_ALERT_SEVERITY]:
+        alert_raise(
+            subsystem=subsystem_of(incident.camera),
+            severity=incident.severity,
+            title=_("%(kind)s at %(camera)s") % {"kind": incident.kind.name, "camera": incident.camera.name},
+            unit=incident.camera.unit,
+            dedup_key=f"traffic:incident:{incident.pk}",
+            subject_type="traffic.incident",
+            subject_id=str(incident.pk),
+        )
+    _announce_incident(incident)
+
+
+def _health_changes(fresh) -> None:
+    for _index, p in fresh:
+        code = p["kind"].code
+        if code == "offline":
+            _set_health(p["camera"], Camera.Health.OFFLINE)
+        elif code == "tamper":
+            _set_health(p["camera"], Camera.Health.TAMPERED)
+
+
+def _set_health(camera: Camera, health: str) -> None:
+    """Record a camera's health; offline and tampered are alerts, back online resolves them."""
+    if camera.health == health:
+        return
+    Camera.objects.filter(pk=camera.pk).update(health=health)
+    camera.health = health
+    subsystem = subsystem_of(camera)
+    if health == Camera.Health.ONLINE:
+        for problem in ("offline", "tamper"):
+            alert_resolve_by_key(dedup_key=f"camera:{camera.code}:{problem}", note=_("The camera is back online."))
+    elif health == Camera.Health.OFFLINE:
+        alert_raise(
+            subsystem=subsystem,
+            severity="warning",
+            unit=camera.unit,
+            dedup_key=f"camera:{camera.code}:offline",
+            title=_("Camera offline: %(name)s") % {"name": camera.name},
+            subject_type="traffic.camera",
+            subject_id=camera.code,
+        )
+    else:
+        alert_raise(
+            subsystem=subsystem,
+            severity="critical",
+            unit=camera.unit,
+            dedup_key=f"camera:{camera.code}:tamper",
+            title=_("Camera tampered with: %(name)s") % {"name": camera.name},
+            subject_type="traffic.camera",
+            subject_id=camera.code,
+        )
+    bus.publish(type="traffic.camera.updated", subsystem=subsystem, unit=camera.unit, data=camera_state(camera))
+    bus.publish_kpis(subsystem=subsystem, unit=camera.unit)
+
+
+def camera_health_sweep(now=None) -> int:
+    """Mark cameras offline after their silence limit (a beat task, every minute). Safe to run twice."""
+    now = now or timezone.now()
+    marked = 0
+    for camera in Camera.objects.filter(active=True).exclude(health=Camera.Health.OFFLINE).select_related("unit"):
+        limit = timedelta(minutes=camera.offline_after_minutes or settings.IOC_CAMERA_OFFLINE_MINUTES)
+        last = camera.last_heartbeat_at
+        if last is None or now - last > limit:
+            with transaction.atomic():
+                locked = Camera.objects.select_for_update().select_related("unit").get(pk=camera.pk)
+                if locked.health != Camera.Health.OFFLINE:
+                    _set_health(locked, Camera.Health.OFFLINE)
+                    marked += 1
+    return marked
+
+
+def _announce_units(pairs) -> None:
+    for subsystem, unit in pairs:
+        bus.publish_kpis(subsystem=subsystem, unit=unit)
+
+
+def camera_state(camera: Camera) -> dict:
+    return {
+        "code": camera.code,
+        "name": camera.name,
+        "purpose": camera.purpose,
+        "health": camera.health,
+        "unit": camera.unit.code,
+        "latitude": camera.latitude,
+        "longitude": camera.longitude,
+        "road": camera.road,
+        "last_heartbeat_at": camera.last_heartbeat_at.isoformat() if camera.last_heartbeat_at else None,
+    }
+
+
+def incident_state(incident: Incident) -> dict:
+    return {
+        "id": incident.pk,
+        "camera": incident.camera.code,
+        "camera_name": incident.camera.name,
+        "purpose": incident.camera.purpose,
+        "kind": incident.kind.code,
+        "kind_name": incident.kind.name,
+        "severity": incident.severity,
+        "status": incident.status,
+        "status_label": incident.get_status_display(),
+        "unit": incident.unit.code if incident.unit_id else None,
+        "unit_name": incident.camera.unit.name,
+        "event_count": incident.event_count,
+        "first_event_at": incident.first_event_at.isoformat(),
+        "last_event_at": incident.last_event_at.isoformat(),
+        "congestion_level": incident.congestion_level,
+        "dispatched_to": incident.dispatched_to.code if incident.dispatched_to_id else None,
+        "latitude": incident.camera.latitude,
+        "longitude": incident.camera.longitude,
+    }
+
+
+def _announce_incident(incident: Incident) -> None:
+    camera = incident.camera
+    extra = [incident.dispatched_to] if incident.dispatched_to_id else []
+    bus.publish(
+        type="traffic.incident.updated",
+        subsystem=subsystem_of(camera),
+        unit=camera.unit,
+        extra_units=extra,
+        data=incident_state(incident),
+    )
+    bus.publish_kpis(subsystem=subsystem_of(camera), unit=camera.unit)
+
+
+# --- the operator's workflow --------------------------------------------------------------------
+
+
+def _locked_incident(incident_id: int, user) -> Incident:
+    queryset = Incident.objects.select_for_update(of=("self",)).select_related("camera__unit", "kind", "unit")
+    incident = scope_for(user).filter(queryset, "unit", "dispatched_to").filter(pk=incident_id).first()
+    if incident is None:
+        raise NotFound(_("No such incident."))
+    return incident
+
+
+def _require_worker(user) -> None:
+    if not has_role(user, OPERATOR, ADMIN, UNIT_STAFF, LEADER):
+        raise PermissionDenied(_("Your role cannot work camera incidents."))
+
+
+def _require_open(incident: Incident) -> None:
+    if incident.status not in Incident.OPEN:
+        raise Conflict(_("This incident is already %(status)s.") % {"status": incident.get_status_display().lower()})
+
+
+def incident_acknowledge(*, incident_id: int, user) -> Incident:
+    _require_worker(user)
+    with transaction.atomic():
+        incident = _locked_incident(incident_id, user)
+        if incident.status != Incident.Status.NEW:
+            raise Conflict(
+                _("This incident is already %(status)s.") % {"status": incident.get_status_display().lower()}
+            )
+        incident.status = Incident.Status.ACKNOWLEDGED
+        incident.acknowledged_by, incident.acknowledged_at = user, timezone.now()
+        incident.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
+        _announce_incident(incident)
+    return incident
+
+
+def incident_dispatch(*, incident_id: int, user, unit: Unit, note: str = "") -> Incident:
+    """Send a unit (traffic police, a ward) to the scene."""
+    if not has_role(user, OPERATOR, ADMIN):
+        raise PermissionDenied(_("Only operators dispatch units."))
+    if not scope_for(user).contains(unit):
+        raise ValidationError({"unit": _("That unit is outside your area.")})
+    with transaction.atomic():
+        incident = _locked_incident(incident_id, user)
+        _require_open(incident)
+        incident.status = Incident.Status.DISPATCHED
+        incident.dispatched_to = unit
+        incident.note = note.strip()[:2000] or incident.note
+        if incident.acknowledged_at is None:
+            incident.acknowledged_by, incident.acknowledged_at = user, timezone.now()
+        incident.save(update_fields=["status", "dispatched_to", "note", "acknowledged_by", "acknowledged_at"])
+        _announce_incident(incident)
+    return incident
+
+
+def incident_resolve(*, incident_id: int, user, note: str = "", false_alarm: bool = False) -> Incident:
+    _require_worker(user)
+    with transaction.atomic():
+        incident = _locked_incident(incident_id, user)
+        _require_open(incident)
+        status = Incident.Status.FALSE_ALARM if false_alarm else Incident.Status.RESOLVED
+        _close_incident(incident, status, note=note, user=user)
+    return incident
+
+
+def _close_incident(incident: Incident, status: str, *, note: str = "", user=None) -> None:
+    incident.status = status
+    incident.closed_at = timezone.now()
+    incident.closed_by = user
+    if note:
+        incident.note = note.strip()[:2000]
+    incident.save(update_fields=["status", "closed_at", "closed_by", "note"])
+    alert_resolve_by_key(dedup_key=f"traffic:incident:{incident.pk}", note=incident.note)
+    _announce_incident(incident)
