@@ -30,6 +30,8 @@ class Subsystem:
     icon: str = ""
     snapshot: SnapshotProvider = field(default=lambda scope: None, compare=False)
     panels: tuple[str, ...] = ("summary",)
+    # Optional URL of map points for the wall: [{"latitude", "longitude", "label", "status"}, ...]
+    map_layer: str = ""
 
     @property
     def name(self) -> str:

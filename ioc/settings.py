@@ -266,6 +266,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IOC_CAMERA_ALERT_SEVERITY = env_str("IOC_CAMERA_ALERT_SEVERITY", "warning")
 IOC_CAMERA_OFFLINE_MINUTES = env_int("IOC_CAMERA_OFFLINE_MINUTES", 5, minimum=1)
 IOC_CAMERA_BATCH_MAX = env_int("IOC_CAMERA_BATCH_MAX", 1000, minimum=1)
+MQTT_URL = env_str("MQTT_URL")
+IOC_MQTT_GENERIC_TOPIC = env_str("IOC_MQTT_GENERIC_TOPIC", "ioc/cameras/events")
 if IOC_CAMERA_ALERT_SEVERITY not in ("info", "warning", "critical"):
     raise ImproperlyConfigured("IOC_CAMERA_ALERT_SEVERITY must be info, warning or critical")
 
@@ -277,6 +279,7 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ioc@localhost")
+IOC_MAP_CENTER = tuple(float(x) for x in env_list("IOC_MAP_CENTER", ["10.95", "107.05"]))
 IOC_MAP_TILES_URL = env_str("IOC_MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 # --- Production safety when DEBUG is off --------------------------------------------------

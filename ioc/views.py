@@ -27,10 +27,20 @@ def home(request):
 @never_cache
 @login_required
 def wall(request):
+    home = getattr(request.user, "home_unit", None)
+    if home is not None and home.latitude is not None:
+        center = (home.latitude, home.longitude)
+    else:
+        center = settings.IOC_MAP_CENTER
     return render(
         request,
         "ioc/wall.html",
-        {"subsystems": registry.enabled(), "map_tiles_url": settings.IOC_MAP_TILES_URL},
+        {
+            "subsystems": registry.enabled(),
+            "map_tiles_url": settings.IOC_MAP_TILES_URL,
+            "map_center": center,
+            "map_layers": [{"code": s.code, "url": s.map_layer} for s in registry.enabled() if s.map_layer],
+        },
     )
 
 

@@ -21,6 +21,7 @@ class ReportsConfig(AppConfig):
                 icon="megaphone",
                 snapshot=wall_figures,
                 panels=("summary", "slowest_units", "urgent"),
+                map_layer="/api/v1/reports/map/",
             )
         )
 

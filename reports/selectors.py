@@ -85,6 +85,29 @@ def unit_work(scope: Scope):
     )
 
 
+MAP_LIMIT = 500
+
+
+def report_map(scope: Scope) -> list[dict]:
+    """Open reports with a location, for the wall's map: red when overdue, amber when urgent."""
+    now = timezone.now()
+    overdue = set(reports_visible_to(scope).filter(overdue_q(now)).values_list("pk", flat=True)[:MAP_LIMIT])
+    rows = (
+        reports_visible_to(scope)
+        .filter(status__in=OPEN_STATUSES, latitude__isnull=False)
+        .order_by("-received_at")[:MAP_LIMIT]
+    )
+    return [
+        {
+            "latitude": r.latitude,
+            "longitude": r.longitude,
+            "label": f"{r.tracking_code} · {r.category.name} · {r.get_status_display()}",
+            "status": "critical" if r.pk in overdue else "warning" if r.level == Level.URGENT else "ok",
+        }
+        for r in rows
+    ]
+
+
 def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
     """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
     if latitude is None or longitude is None:

@@ -38,7 +38,23 @@ def leader(people, settings):
     return people["leader"]
 
 
-def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(city, leader, collected_static, browser_page):
+@pytest.fixture
+def camera(city):
+    from traffic.models import Camera
+
+    return Camera.objects.create(
+        code="LK-QL1A-01",
+        name="QL1A - Ngã tư Long Khánh",
+        purpose="traffic",
+        unit=city["long_khanh"],
+        latitude=10.9412,
+        longitude=107.2389,
+    )
+
+
+def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
+    city, leader, camera, collected_static, browser_page
+):
     page = browser_page
     with asgi_server() as url:
         page.goto(f"{url}/login/?next=/wall/")
@@ -50,9 +66,13 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(city, leade
         assert page.locator(".panel").count() == 9
         connection = page.locator("#connection")
         connection.and_(page.locator('[data-state="connected"]')).wait_for(timeout=10_000)
-        # No subsystem has data yet, and every panel says so instead of showing zeros.
+        # Subsystems without data say so instead of showing zeros; the traffic panel has its camera.
         page.locator(".panel-empty").first.wait_for()
-        assert page.locator(".panel .kpi").count() == 0
+        assert page.locator('.panel[data-subsystem="reports"] .panel-empty').count() == 1
+        page.locator('.panel[data-subsystem="traffic"] .kpi').first.wait_for()
+
+        # The map shows the subsystems' layers: here the one camera, offline until it beats.
+        page.locator("#map path.leaflet-interactive").first.wait_for(timeout=5_000)
 
         # Nothing scrolls at 1920x1080.
         assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")

@@ -20,7 +20,8 @@ class TrafficConfig(AppConfig):
                 app="traffic",
                 icon="traffic",
                 snapshot=traffic_figures,
-                panels=("summary", "violations_by_kind", "congestion", "map"),
+                panels=("summary", "violations_by_kind", "congestion"),
+                map_layer="/api/v1/traffic/cameras/map/?purpose=traffic",
             )
         )
         registry.register(
@@ -32,7 +33,8 @@ class TrafficConfig(AppConfig):
                 app="traffic",
                 icon="shield",
                 snapshot=security_figures,
-                panels=("summary", "incidents", "map"),
+                panels=("summary", "incidents"),
+                map_layer="/api/v1/traffic/cameras/map/?purpose=security",
             )
         )
 

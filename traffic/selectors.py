@@ -157,9 +157,19 @@ def security_figures(scope: Scope) -> dict | None:
     }
 
 
-def camera_map(scope: Scope) -> list[dict]:
-    """Cameras with their status and latest event, for the wall's map layer."""
+def _map_status(camera, incident) -> str:
+    if camera.health != Camera.Health.ONLINE:
+        return "offline" if camera.health == Camera.Health.OFFLINE else "critical"
+    if incident is not None:
+        return "critical" if incident.severity == "critical" else "warning"
+    return "ok"
+
+
+def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
+    """Cameras with their status and latest open incident, for the wall's map layer."""
     cameras = cameras_visible_to(scope).filter(active=True, latitude__isnull=False)
+    if purpose:
+        cameras = cameras.filter(purpose=purpose)
     latest = {}
     for incident in incidents_visible_to(scope).filter(status__in=OPEN).order_by("camera_id", "-last_event_at"):
         latest.setdefault(incident.camera_id, incident)

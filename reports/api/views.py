@@ -224,6 +224,11 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         data["photos"] = [selectors.photo_url(p) for p in report.photos.all()]
         return Response(data)
 
+    @action(detail=False, methods=["get"])
+    def map(self, request):
+        """Open reports with a location, for the wall's map layer."""
+        return Response(selectors.report_map(scope_for(request.user)))
+
     @action(detail=True, methods=["get"])
     def duplicates(self, request, pk=None):
         """Open reports of the same category nearby and recent: candidates to merge."""

@@ -137,12 +137,42 @@
     }
   }
 
+  // --- map: one layer per subsystem that offers one ----------------------------------------
+  const colors = { ok: "#2ecc71", warning: "#f5b400", critical: "#ff4d4f", offline: "#8aa3bd" };
+  const map = window.L ? window.L.map("map", { zoomControl: false, attributionControl: false })
+    .setView(config.center, 11) : null;
+  if (map) window.L.tileLayer(config.tiles, { maxZoom: 19 }).addTo(map);
+  const layers = new Map();
+  config.layers = JSON.parse(document.getElementById("wall-layers").textContent);
+  async function loadLayers() {
+    if (!map) return;
+    for (const layer of config.layers) {
+      const response = await fetch(layer.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) continue;
+      const points = await response.json();
+      if (layers.has(layer.code)) layers.get(layer.code).remove();
+      const group = window.L.layerGroup(points.map((p) => window.L.circleMarker([p.latitude, p.longitude], {
+        radius: layer.code === "reports" ? 5 : 8, color: colors[p.status] || colors.ok, weight: 2,
+        fillOpacity: 0.7,
+      }).bindTooltip(p.label)));
+      group.addTo(map);
+      layers.set(layer.code, group);
+    }
+  }
+  let layerTimer = null;
+  function refreshLayersSoon() { clearTimeout(layerTimer); layerTimer = setTimeout(loadLayers, 2000); }
+
   // --- live connection ---------------------------------------------------------------------
   loadSnapshot();
+  loadLayers();
+  setInterval(loadLayers, config.snapshotEveryMs);
   window.IOC.live.connect({
     onState: setConnection,
     onConnect: loadSnapshot,
-    onMessage: (message) => { if (state.loading) state.buffered.push(message); else apply(message); },
+    onMessage: (message) => {
+      if (message.type.endsWith(".updated")) refreshLayersSoon();
+      if (state.loading) state.buffered.push(message); else apply(message);
+    },
   });
   setInterval(loadSnapshot, config.snapshotEveryMs);
 })();

@@ -127,7 +127,7 @@ class CameraViewSet(ScopedViewSet, mixins.ListModelMixin):
     @action(detail=False, methods=["get"])
     def map(self, request):
         """Cameras with status and latest open incident, for the wall's map layer."""
-        return Response(selectors.camera_map(scope_for(request.user)))
+        return Response(selectors.camera_map(scope_for(request.user), request.query_params.get("purpose")))
 
 
 class IncidentFilter(filters.FilterSet):
