@@ -12,6 +12,7 @@ urlpatterns = [
     path("wall/", views.wall, name="wall"),
     path("console/", views.console, name="console"),
     path("console/reports/", views.report_list_page, name="report-list-page"),
+    path("console/cameras/", views.cameras, name="cameras"),
     path("console/reports/<int:report_id>/", views.report_page, name="report-page"),
     path("workspace/", views.workspace, name="workspace"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

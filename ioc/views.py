@@ -72,6 +72,14 @@ def console(request):
 
 @never_cache
 @login_required
+def cameras(request):
+    """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
+    _require(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
+    return _staff_page(request, "ioc/cameras.html", "cameras")
+
+
+@never_cache
+@login_required
 def workspace(request):
     """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
     _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)

@@ -84,3 +84,10 @@ def test_detail_suggests_the_categorys_department_else_the_ward(people, api_as, 
     operator = api_as(people["operator"])
     assert operator.get(f"/api/v1/reports/{fire.pk}/").json()["suggested_unit"] == "75-CA"
     assert operator.get(f"/api/v1/reports/{pothole.pk}/").json()["suggested_unit"] == "26080"
+
+
+def test_camera_incidents_page(client, people):
+    client.force_login(people["operator"])
+    assert client.get("/console/cameras/").status_code == 200
+    client.force_login(people["staff_lk"])
+    assert client.get("/console/cameras/").status_code == 200
