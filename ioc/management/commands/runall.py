@@ -68,6 +68,9 @@ class Command(BaseCommand):
                 feed = getattr(app, "demo_feed_command", None)
                 if feed:
                     commands[f"{app.label}-feed"] = [python, "manage.py", feed]
+        if settings.MQTT_URL:
+            # Camera events from Frigate NVR and other systems publishing on the broker.
+            commands["camera-mqtt"] = [python, "manage.py", "camera_mqtt_bridge"]
 
         children: dict[str, subprocess.Popen] = {}
         stopping = False
