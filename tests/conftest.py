@@ -16,6 +16,10 @@ PASSWORD = "correct-horse-battery"
 @pytest.fixture
 def city(db):
     """Đồng Nai with three wards and one department."""
+    # Reference data from a data migration is emptied by transactional tests: put it back.
+    from traffic.catalogue import ensure_event_kinds
+
+    ensure_event_kinds()
     province = unit_upsert(code="75", name="Tỉnh Đồng Nai", kind=Unit.Kind.PROVINCE)
     return {
         "province": province,

@@ -19,8 +19,15 @@ async def _close_connections():
 
 
 def ingest(camera, kind, n):
-    items = [{"camera": camera, "kind": kind, "external_id": f"{camera}-{kind}-{i}",
-              "occurred_at": timezone.now().isoformat()} for i in range(n)]
+    items = [
+        {
+            "camera": camera,
+            "kind": kind,
+            "external_id": f"{camera}-{kind}-{i}",
+            "occurred_at": timezone.now().isoformat(),
+        }
+        for i in range(n)
+    ]
     return services.ingest_events(source="test", items=items, scope=EVERYTHING)
 
 

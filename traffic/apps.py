@@ -39,6 +39,8 @@ class TrafficConfig(AppConfig):
         )
 
     def load_demo(self):
+        from traffic.catalogue import ensure_event_kinds
         from traffic.demo import load_demo_cameras
 
+        ensure_event_kinds()
         load_demo_cameras()

@@ -33,3 +33,23 @@ EVENT_KINDS = [
     ("unattended", "counter", "Quầy không có cán bộ", "Counter unattended", "warning", False),
     ("attended", "counter", "Quầy có cán bộ trở lại", "Counter attended", "info", False),
 ]
+
+
+def ensure_event_kinds(event_kind_model=None) -> int:
+    """Create the kinds of the catalogue that are missing; never changes an existing one."""
+    if event_kind_model is None:
+        from traffic.models import EventKind as event_kind_model
+    created = 0
+    for code, purpose, name, name_en, severity, violation in EVENT_KINDS:
+        _kind, new = event_kind_model.objects.get_or_create(
+            code=code,
+            defaults={
+                "purpose": purpose,
+                "name": name,
+                "name_en": name_en,
+                "severity": severity,
+                "is_violation": violation,
+            },
+        )
+        created += new
+    return created

@@ -2,15 +2,9 @@ from django.db import migrations
 
 
 def load_catalogue(apps, schema_editor):
-    from traffic.catalogue import EVENT_KINDS
+    from traffic.catalogue import ensure_event_kinds
 
-    EventKind = apps.get_model("traffic", "EventKind")
-    for code, purpose, name, name_en, severity, violation in EVENT_KINDS:
-        EventKind.objects.get_or_create(
-            code=code,
-            defaults={"purpose": purpose, "name": name, "name_en": name_en, "severity": severity,
-                      "is_violation": violation},
-        )
+    ensure_event_kinds(apps.get_model("traffic", "EventKind"))
 
 
 class Migration(migrations.Migration):
