@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/traffic/", include("traffic.api.urls")),
     path("traffic/", include("traffic.urls")),
+    path("api/v1/indicators/", include("indicators.api.urls")),
     path("api/v1/", include("ioc.api.urls")),
     path("reports/", include("reports.urls")),
     path("open311/v2/", include("reports.open311.urls")),
