@@ -32,6 +32,7 @@ class IndicatorsConfig(AppConfig):
                     icon=icon,
                     snapshot=figures_provider(code),
                     panels=PANELS.get(code, ("summary", "progress")),
+                    map_layer="/api/v1/indicators/stations/" if code == "environment" else "",
                 )
             )
 

@@ -250,6 +250,9 @@ def aqi_bands() -> list[dict]:
     return bands
 
 
+STATUS_RANK = {"ok": 0, "warning": 1, "critical": 2}
+
+
 def station_map(scope: Scope) -> list[dict]:
     """Stations in scope with their position and latest value of each indicator (AQI with its band)."""
     stations = list(stations_visible_to(scope))
@@ -282,8 +285,18 @@ def station_map(scope: Scope) -> list[dict]:
                 reading["band"] = aqi_band(observation.value)
                 aqi = aqi or reading
             readings.append(reading)
+        worst = max((r["status"] for r in readings if r["status"]), key=STATUS_RANK.get, default="ok")
+        headline = aqi or (readings[0] if readings else None)
         result.append(
             {
+                # The wall's map layer reads label and status.
+                "label": station.name
+                + (
+                    f" · {headline['label']} {headline['value']:g}"
+                    if headline and headline["value"] is not None
+                    else ""
+                ),
+                "status": AQI_BAND_STATUS[aqi["band"]["code"]] if aqi and aqi.get("band") else worst,
                 "code": station.code,
                 "name": station.name,
                 "kind": station.kind,

@@ -38,6 +38,24 @@
     return String(value);
   }
 
+  // A small line of the last periods, drawn as SVG (no chart library needed).
+  function sparkline(values) {
+    const points = values.map((v, i) => [i, v]).filter((p) => p[1] !== null);
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "sparkline");
+    svg.setAttribute("viewBox", "0 0 100 24");
+    svg.setAttribute("preserveAspectRatio", "none");
+    if (points.length < 2) return svg;
+    const ys = points.map((p) => p[1]);
+    const low = Math.min(...ys), high = Math.max(...ys), span = high - low || 1, last = values.length - 1;
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", points.map((p) => (p[0] / last * 100).toFixed(1) + "," +
+      (22 - (p[1] - low) / span * 20).toFixed(1)).join(" "));
+    svg.appendChild(line);
+    return svg;
+  }
+
   function renderPanel(panel) {
     const node = panelFor(panel.code);
     if (!node) return;
@@ -56,6 +74,16 @@
         if (kpi.unit) value.appendChild(el("span", "kpi-unit", kpi.unit));
         box.appendChild(value);
         box.appendChild(el("span", "kpi-label", kpi.label));
+        if (kpi.change !== undefined && kpi.change !== null && kpi.change !== 0) {
+          const arrow = kpi.change > 0 ? "▲" : "▼";
+          const text = arrow + " " + formatValue(Math.abs(kpi.change_percent !== null && kpi.change_percent !== undefined ? kpi.change_percent : kpi.change)) +
+            (kpi.change_percent !== null && kpi.change_percent !== undefined ? "%" : "");
+          const change = el("span", "kpi-change", text);
+          if (kpi.trend) change.dataset.trend = kpi.trend;
+          box.appendChild(change);
+        }
+        if (kpi.spark && kpi.spark.length > 1) box.appendChild(sparkline(kpi.spark));
+        if (kpi.band) { box.style.setProperty("--band", kpi.band.color || ""); box.dataset.band = kpi.band.code; }
         body.appendChild(box);
       }
       for (const list of figures.lists || []) {
