@@ -15,5 +15,6 @@ app.conf.beat_schedule = {
     "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
     "traffic-camera-health-sweep": {"task": "traffic.tasks.camera_health_sweep", "schedule": 60.0},
     "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
+    "onestop-deadline-sweep": {"task": "onestop.tasks.deadline_sweep", "schedule": 60.0},
     "indicators-pull-sources": {"task": "indicators.tasks.pull_sources", "schedule": 60.0},
 }

@@ -24,6 +24,8 @@ urlpatterns = [
     path("api/v1/reports/", include("reports.api.urls")),
     path("api/v1/traffic/", include("traffic.api.urls")),
     path("traffic/", include("traffic.urls")),
+    path("api/v1/onestop/", include("onestop.api.urls")),
+    path("onestop/", include("onestop.urls")),
     path("api/v1/indicators/", include("indicators.api.urls")),
     path("api/v1/", include("ioc.api.urls")),
     path("reports/", include("reports.urls")),

@@ -5,9 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class OnestopConfig(AppConfig):
     name = "onestop"
     verbose_name = _("One-stop offices")
+    demo_feed_command = "onestop_demo_feed"
 
     def ready(self):
         from ioc import registry
+        from onestop.selectors import onestop_figures
 
         registry.register(
             registry.Subsystem(
@@ -17,5 +19,12 @@ class OnestopConfig(AppConfig):
                 order=4,
                 app="onestop",
                 icon="building",
+                snapshot=onestop_figures,
+                panels=("summary", "score_766_by_group", "worst_units", "queues"),
             )
         )
+
+    def load_demo(self):
+        from onestop.demo import load_demo_offices
+
+        load_demo_offices()

@@ -17,6 +17,7 @@ from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
+from onestop.services import counter_events
 from traffic.models import Camera, CameraEvent, CongestionLevel, EventKind, Incident, Purpose
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -197,6 +198,7 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
                 row.snapshot.save(snapshot.name, snapshot, save=False)
             rows.append(row)
         CameraEvent.objects.bulk_create(rows, batch_size=1000)
+        counter_events([row for row in rows if row.kind.code in ("unattended", "attended")])
         for (index, _p), row in zip(events, rows, strict=True):
             results[index] = {"index": index, "status": "created", "id": row.pk}
         for index, _p in heartbeats:
@@ -253,7 +255,7 @@ def _fold(events, now) -> dict[int, Incident]:
     groups: dict[tuple[int, int], list[tuple[int, dict]]] = defaultdict(list)
     for index, p in events:
         kind = p["kind"]
-        if kind.purpose == "health" or kind.is_violation or kind.code in ("vehicle_count", "attended"):
+        if kind.purpose == "health" or kind.is_violation or kind.code in ("vehicle_count", "attended", "unattended"):
             continue  # records, not operator incidents
         groups[(p["camera"].pk, kind.pk)].append((index, p))
     if not groups:

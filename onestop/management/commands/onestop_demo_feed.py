@@ -1,0 +1,294 @@
+"""Demo feed for the one-stop offices: the one-stop software syncs dossiers, the ticketing system sends
+queue figures, the counter cameras see staff leave and come back.
+
+Everything goes through the same services as the API: `dossiers_upsert` (full state each time, stamped
+with `updated_at`), `queue_figures_record`, and camera events through `traffic.services.ingest_events`.
+On start it syncs a backlog of dossiers received over the past weeks (the same ones on every start, so a
+restart changes nothing), some of them late, so the indicators are not empty. Runs until SIGTERM or
+SIGINT (or --count new dossiers), then exits with code 0.
+"""
+
+import heapq
+import itertools
+import logging
+import random
+import signal
+import threading
+import time
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from ioc.scope import EVERYTHING
+from ioc.worktime import DurationUnit, WorkCalendar, due_at
+from onestop.demo import OFFICES
+from onestop.models import Counter, Procedure
+from onestop.services import dossiers_upsert, queue_figures_record
+from traffic.services import ingest_events
+
+log = logging.getLogger(__name__)
+
+SLEEP_STEP = 0.2
+BACKLOG = 40
+UNIT_WEIGHTS = {"26080": 5, "26089": 2, "26068": 4}
+PROCEDURE_WEIGHTS = {"1.001193": 5, "2.000815": 8, "2.000884": 3, "1.000894": 1, "1.004227": 3, "1.003003": 1,
+                     "2.000720": 2}  # fmt: skip
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Ngô"]
+MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Quốc", "Thanh", "Hữu", "Kim"]
+GIVEN = ["An", "Bình", "Cường", "Dũng", "Hà", "Hạnh", "Hoa", "Hùng", "Lan", "Linh", "Long", "Mai", "Nam", "Trang"]
+# Pauses (seconds, before --speed) between the steps of a new dossier.
+STEP_PAUSE = (60, 600)
+
+
+class Command(BaseCommand):
+    help = "Feed the demo one-stop offices with dossiers, queue figures and counter-camera events until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=45.0, help="mean seconds between new dossiers")
+        parser.add_argument("--count", type=int, default=0, help="stop after this many new dossiers (0: never)")
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--speed", type=float, default=1.0, help="divides every pause (tests)")
+        parser.add_argument("--no-backlog", action="store_true", help="do not sync the backlog on start")
+
+    def handle(self, *args, interval, count, seed, speed, no_backlog, **options):
+        if interval < 0 or count < 0 or speed <= 0:
+            raise CommandError("--interval and --count must not be negative; --speed must be positive.")
+        self.procedures = {p.code: p for p in Procedure.objects.filter(active=True, code__in=PROCEDURE_WEIGHTS)}
+        self.counters = list(Counter.objects.filter(active=True).select_related("camera", "office__unit"))
+        units = {o[0] for o in OFFICES}
+        self.units = [c for c in UNIT_WEIGHTS if c in units]
+        if not self.procedures or not self.counters:
+            raise CommandError("Demo offices are missing. Run `python manage.py load_demo` first.")
+        self.interval, self.count, self.speed = interval, count, speed
+        self.rng = random.Random(seed)
+        self.stopping = False
+        self.queue: list = []
+        self.sequence = itertools.count()
+        self.created = 0
+        self.run_id = timezone.now().strftime("%y%m%d%H%M%S")
+        previous = self._install_signals()
+        try:
+            if not no_backlog:
+                self._backlog()
+            self._run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self._say("stopped" if self.stopping else f"done: {self.created} dossiers")
+
+    def _install_signals(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum, frame):
+        self.stopping = True
+
+    # --- dossiers ---------------------------------------------------------------------------
+
+    def _new_state(self, rng: random.Random, code: str, received) -> dict:
+        procedure = self.procedures[
+            rng.choices(list(self.procedures), [PROCEDURE_WEIGHTS[c] for c in self.procedures])[0]
+        ]
+        online = rng.random() < 0.45
+        return {
+            "code": code,
+            "procedure": procedure.code,
+            "unit": rng.choices(self.units, [UNIT_WEIGHTS[u] for u in self.units])[0],
+            "applicant": {
+                "name": f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+                "phone": f"09{rng.randint(10_000_000, 99_999_999)}",
+            },
+            "status": 2,
+            "channel": 2 if online else rng.choices([1, 3], [9, 1])[0],
+            "submitted_at": (received - timedelta(minutes=rng.randint(5, 600))).isoformat(),
+            "received_at": received.isoformat(),
+            "has_fees": procedure.has_fees,
+            "paid_online": procedure.has_fees and online and rng.random() < 0.7,
+            "digitized": rng.random() < 0.75,
+            "supplements": [],
+            "updated_at": received.isoformat(),
+        }
+
+    def _send(self, states: list[dict]) -> None:
+        try:
+            results = dossiers_upsert(items=states, scope=EVERYTHING)
+        except Exception as exc:
+            log.warning("dossiers not synced (%s): %s", type(exc).__name__, exc)
+            self._say(f"sync failed: {type(exc).__name__}")
+            if isinstance(exc, DatabaseError) and not connection.in_atomic_block:
+                connection.close()
+            return
+        for result in results:
+            if result["status"] == "error":
+                self._say(f"{result['code']} refused: {result['errors']}")
+
+    def _backlog(self) -> None:
+        """Dossiers received over the past three weeks, each at its final state of today."""
+        rng = random.Random(2026)  # the same backlog on every start
+        calendar = WorkCalendar.load()
+        now = timezone.now()
+        states = []
+        for n in range(BACKLOG):
+            received = timezone.localtime(now - timedelta(days=rng.uniform(0.5, 21))).replace(second=0, microsecond=0)
+            state = self._new_state(rng, f"DEMO-B{n:03d}", received)
+            procedure = self.procedures[state["procedure"]]
+            due = due_at(received, procedure.duration_days or 1, DurationUnit.WORKING_DAYS, calendar)
+            state["due_at"] = due.isoformat()
+            outcome = rng.choices(["on_time", "late", "open", "supplement"], [70, 10, 12, 8])[0]
+            if outcome == "supplement":
+                asked = calendar.add_working_time(received, timedelta(hours=2))
+                answered = asked + timedelta(days=rng.uniform(0.5, 3))
+                state["supplements"] = [{"requested_at": asked.isoformat(), "supplied_at": None}]
+                state["status"] = 5
+                if answered < now:
+                    state["supplements"][0]["supplied_at"] = answered.isoformat()
+                    state["status"] = 4
+            elif outcome in ("on_time", "late"):
+                span = (due - received) * (rng.uniform(0.3, 0.95) if outcome == "on_time" else rng.uniform(1.1, 1.6))
+                ended = received + span
+                if ended < now:
+                    self._finish(rng, state, ended)
+                else:
+                    state["status"] = 4
+            else:
+                state["status"] = 4
+            # All these times are local (+07:00), so the text order is the time order.
+            state["updated_at"] = max(v for k, v in state.items() if k.endswith("_at") and k != "due_at" and v)
+            states.append(state)
+        self._send(states)
+        self._say(f"backlog of {BACKLOG} dossiers synced")
+
+    @staticmethod
+    def _finish(rng: random.Random, state: dict, ended) -> None:
+        state["status"] = 10 if rng.random() < 0.8 else 9
+        state["processing_ended_at"] = ended.isoformat()
+        if state["status"] == 10:
+            returned = min(ended + timedelta(minutes=rng.randint(10, 240)), timezone.now())
+            state["returned_at"] = timezone.localtime(returned).isoformat()
+        state["electronic_result"] = state["digitized"] and rng.random() < 0.8
+        mood = rng.random()
+        state["satisfaction"] = "satisfied" if mood < 0.8 else "neutral" if mood < 0.95 else "dislike"
+
+    def _new_dossier(self) -> None:
+        self.created += 1
+        rng = random.Random(self.rng.getrandbits(64))
+        state = self._new_state(rng, f"DEMO-{self.run_id}-{self.created:04d}", timezone.now())
+        self._send([state])
+        self._say(f"new {state['code']} [{state['procedure']}] at {state['unit']}")
+        plan = ["process"]
+        if rng.random() < 0.1:
+            plan += ["ask", "supply"]
+        if rng.random() < 0.85:  # the rest stay in process and may run late
+            plan += ["finish"]
+        self._schedule(rng.uniform(*STEP_PAUSE), "dossier", (state, plan, rng))
+
+    def _step(self, state: dict, plan: list, rng: random.Random) -> None:
+        step = plan.pop(0)
+        now = timezone.now().isoformat()
+        if step == "process":
+            state["status"] = 4
+        elif step == "ask":
+            state["status"] = 5
+            state["supplements"] = [{"requested_at": now, "supplied_at": None}]
+        elif step == "supply":
+            state["status"] = 4
+            state["supplements"][0]["supplied_at"] = now
+        elif step == "finish":
+            self._finish(rng, state, timezone.now())
+        state["updated_at"] = timezone.now().isoformat()
+        self._send([dict(state)])
+        self._say(f"{state['code']} status {state['status']}")
+        if plan:
+            self._schedule(rng.uniform(*STEP_PAUSE), "dossier", (state, plan, rng))
+
+    # --- counters ---------------------------------------------------------------------------
+
+    def _queues(self) -> None:
+        now = timezone.now()
+        local = timezone.localtime(now)
+        busy = 1.6 if 8 <= local.hour < 11 else 1.0 if 13 <= local.hour < 17 else 0.2
+        figures = [
+            {
+                "counter": c.code,
+                "waiting": max(0, int(self.rng.gauss(4 * busy, 2))),
+                "average_wait_minutes": round(max(1.0, self.rng.gauss(9 * busy, 3)), 1),
+                "at": now.isoformat(),
+            }
+            for c in self.counters
+        ]
+        try:
+            queue_figures_record(items=figures, scope=EVERYTHING)
+        except Exception as exc:
+            log.warning("queue figures not stored: %s", exc)
+
+    def _counter_camera(self) -> None:
+        counter = self.rng.choice([c for c in self.counters if c.camera_id] or [None])
+        if counter is None:
+            return
+        self._camera_event(counter, "unattended")
+        self._say(f"{counter.code}: nobody at the counter")
+        self._schedule(self.rng.uniform(120, 900), "attended", counter)
+
+    def _camera_event(self, counter, kind: str) -> None:
+        event = {
+            "camera": counter.camera.code,
+            "kind": kind,
+            "external_id": f"demo-onestop-{self.run_id}-{next(self.sequence)}",
+            "occurred_at": timezone.now().isoformat(),
+        }
+        try:
+            ingest_events(source="demo-onestop", items=[event], scope=EVERYTHING)
+        except Exception as exc:
+            log.warning("counter camera event not stored: %s", exc)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    def _schedule(self, seconds: float, kind: str, payload) -> None:
+        heapq.heappush(self.queue, (time.monotonic() + seconds / self.speed, next(self.sequence), kind, payload))
+
+    def _run(self) -> None:
+        next_new = time.monotonic()
+        next_queue = time.monotonic()
+        while not self.stopping:
+            more = not self.count or self.created < self.count
+            if not more and not self.queue:
+                return
+            now = time.monotonic()
+            if not connection.in_atomic_block:
+                close_old_connections()
+            if more and next_new <= now:
+                self._new_dossier()
+                pause = self.rng.expovariate(1 / self.interval) if self.interval else 0.0
+                next_new = now + pause / self.speed
+                if self.rng.random() < 0.08:
+                    self._counter_camera()
+            if next_queue <= now:
+                self._queues()
+                next_queue = now + 60 / self.speed
+            while self.queue and self.queue[0][0] <= now and not self.stopping:
+                _due, _seq, kind, payload = heapq.heappop(self.queue)
+                if kind == "dossier":
+                    self._step(*payload)
+                elif kind == "attended":
+                    self._camera_event(payload, "attended")
+                    self._say(f"{payload.code}: staff back at the counter")
+            wakes = [next_queue] + ([next_new] if more else []) + ([self.queue[0][0]] if self.queue else [])
+            self._sleep_until(min(wakes))
+
+    def _sleep_until(self, wake: float) -> None:
+        while not self.stopping:
+            left = wake - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(SLEEP_STEP, left))
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(f"{timezone.localtime():%H:%M:%S} {text}")
+        self.stdout.flush()
