@@ -21,11 +21,12 @@ class MachinePrincipal:
     is_active = True
     is_superuser = False
     is_staff = False
-    pk = None
 
     def __init__(self, api_key: ApiKey):
         self.api_key = api_key
         self.username = f"apikey:{api_key.name}"
+        # Rate limits count per caller (pk): each key is its own caller, never one shared bucket.
+        self.pk = f"apikey-{api_key.pk}"
 
     def __str__(self):
         return self.username

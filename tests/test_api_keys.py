@@ -92,3 +92,15 @@ def test_create_api_key_command_rejects_unknown_scope_and_unit(city):
     with pytest.raises(CommandError, match="No unit"):
         call_command("create_api_key", "x", "--scope", "alerts:write", "--unit", "00000", stdout=StringIO())
     assert not ApiKey.objects.exists()
+
+
+def test_each_key_has_its_own_rate_limit(city, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "2/min", "anon": "100/min"})
+    cache.clear()
+    first = machine(services.api_key_create(name="a", scopes=["alerts:write"], unit=city["province"])[1])
+    second = machine(services.api_key_create(name="b", scopes=["alerts:write"], unit=city["province"])[1])
+    assert [first.get("/api/v1/alerts/").status_code for _ in range(3)] == [200, 200, 429]
+    assert second.get("/api/v1/alerts/").status_code == 200

@@ -49,7 +49,7 @@ def vendor(city):
 
 def event(n, kind="red_light", camera="LK-QL1A-01", at=None, **extra):
     at = at or timezone.now() - timedelta(seconds=60 - n % 60)
-    return {"camera": camera, "kind": kind, "external_id": f"evt-{n}", "occurred_at": at.isoformat(), **extra}
+    return {"camera": camera, "kind": kind, "external_id": f"evt-{n}", "occurred_at": at.isoformat()} | extra
 
 
 def post(client, events):
@@ -227,3 +227,34 @@ def test_malformed_bodies_are_400_or_named_per_item(cameras, vendor, bad):
     if response.status_code == 200:
         assert all(r["status"] == "error" for r in response.json()["results"])
     assert not CameraEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_for_the_same_cameras_all_land(cameras, city):
+    import threading
+
+    from django.db import connections
+
+    _key, plain = api_key_create(name="camera-vendor", scopes=["traffic:write"], unit=city["province"])
+    codes, barrier = [], threading.Barrier(4)
+
+    def send(thread):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+        batch = [
+            event(thread * 1000 + n, kind=kind, camera=camera, external_id=f"{kind}-{thread}-{n}")
+            for n in range(50)
+            for kind, camera in (("congestion", "LK-QL1A-01"), ("crowd", "BL-SEC-01"))
+        ]
+        barrier.wait()
+        codes.append(post(client, batch).status_code)
+        connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * 4
+    assert CameraEvent.objects.count() == 400
+    assert Incident.objects.count() == 2 and sum(Incident.objects.values_list("event_count", flat=True)) == 400

@@ -168,6 +168,9 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
             results[index] = {"index": index, "status": "error", "errors": bad.errors}
 
     with transaction.atomic():
+        # Lock the batch's cameras in one order first: concurrent batches for the same cameras then
+        # queue behind each other instead of deadlocking on camera and incident rows.
+        list(Camera.objects.select_for_update().filter(pk__in={p["camera"].pk for _i, p in parsed}).order_by("pk"))
         fresh = _drop_duplicates(source, parsed, results)
         heartbeats = [(i, p) for i, p in fresh if p["kind"].code == "heartbeat"]
         events = [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"]
@@ -239,7 +242,7 @@ def _record_signs_of_life(fresh, now):
         is_event = p["kind"].code != "heartbeat"
         if seen is None or at > seen[1]:
             latest[camera.pk] = (camera, at, is_event or (seen[2] if seen else False))
-    for camera, at, is_event in latest.values():
+    for camera, at, is_event in sorted(latest.values(), key=lambda seen: seen[0].pk):
         fields = {"last_heartbeat_at": at}
         if is_event:
             fields["last_event_at"] = at
