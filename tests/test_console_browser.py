@@ -30,13 +30,13 @@ def test_keyboard_only_triage_with_live_arrivals(categories, people, collected_s
             longitude=LONG_KHANH[1],
         )
         row = page.locator(f'.queue-item:has-text("{fire.tracking_code}")')
-        row.wait_for(timeout=3_000)
-        page.locator(f'#triage:has-text("{fire.tracking_code}")').wait_for(timeout=3_000)
+        row.wait_for(timeout=10_000)
+        page.locator(f'#triage:has-text("{fire.tracking_code}")').wait_for(timeout=10_000)
 
         page.keyboard.press("1")  # accept as urgent
-        page.locator('#console-status[data-kind="ok"]').wait_for(timeout=3_000)
+        page.locator('#console-status[data-kind="ok"]').wait_for(timeout=10_000)
         page.keyboard.press("g")  # assign to the suggested unit: the police for a fire
-        page.locator(f'.queue-item:has-text("{fire.tracking_code}")').wait_for(state="detached", timeout=3_000)
+        page.locator(f'.queue-item:has-text("{fire.tracking_code}")').wait_for(state="detached", timeout=10_000)
         fire = read(Report.objects.select_related("assigned_unit").get, pk=fire.pk)
         assert fire.status == Status.ASSIGNED and fire.level == "urgent" and fire.assigned_unit.code == "75-CA"
 
@@ -47,18 +47,18 @@ def test_keyboard_only_triage_with_live_arrivals(categories, people, collected_s
             latitude=LONG_KHANH[0],
             longitude=LONG_KHANH[1],
         )
-        page.locator(f'.queue-item:has-text("{spam.tracking_code}")').wait_for(timeout=3_000)
+        page.locator(f'.queue-item:has-text("{spam.tracking_code}")').wait_for(timeout=10_000)
         page.keyboard.press("j")
-        page.locator(f'#triage:has-text("{spam.tracking_code}")').wait_for(timeout=3_000)
+        page.locator(f'#triage:has-text("{spam.tracking_code}")').wait_for(timeout=10_000)
         page.keyboard.press("r")  # reject: the default reason is ready, Enter confirms
         page.keyboard.press("Enter")
-        page.locator(f'.queue-item:has-text("{spam.tracking_code}")').wait_for(state="detached", timeout=3_000)
+        page.locator(f'.queue-item:has-text("{spam.tracking_code}")').wait_for(state="detached", timeout=10_000)
         assert read(Report.objects.get, pk=spam.pk).status == Status.REJECTED
 
         # The open alert raised by the urgent report is acknowledged from the keyboard too.
         page.keyboard.press("n")
         page.keyboard.press("e")
-        page.locator(".alert.alert-acknowledged").first.wait_for(timeout=3_000)
+        page.locator(".alert.alert-acknowledged").first.wait_for(timeout=10_000)
         page.screenshot(path=str(screenshot_path("console.png")))
 
 

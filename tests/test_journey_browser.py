@@ -52,26 +52,26 @@ def test_citizen_to_operator_to_ward_and_back(categories, people, collected_stat
         assert code.startswith("PA-") and secret
 
         # 2. It appears on the console without a reload; the operator accepts and assigns by keyboard.
-        operator.locator(f'.queue-item:has-text("{code}")').wait_for(timeout=3_000)
-        operator.locator(f'#triage:has-text("{code}")').wait_for(timeout=3_000)
+        operator.locator(f'.queue-item:has-text("{code}")').wait_for(timeout=10_000)
+        operator.locator(f'#triage:has-text("{code}")').wait_for(timeout=10_000)
         operator.keyboard.press("a")
-        operator.locator('#console-status[data-kind="ok"]').wait_for(timeout=3_000)
+        operator.locator('#console-status[data-kind="ok"]').wait_for(timeout=10_000)
         operator.keyboard.press("g")
-        operator.locator(f'.queue-item:has-text("{code}")').wait_for(state="detached", timeout=3_000)
+        operator.locator(f'.queue-item:has-text("{code}")').wait_for(state="detached", timeout=10_000)
 
         # 3. The ward's staff see it arrive in their workspace and answer it.
         item = ward.locator(f'.queue-item:has-text("{code}")')
-        item.wait_for(timeout=3_000)
+        item.wait_for(timeout=10_000)
         item.click()
-        ward.locator(f'#work-detail:has-text("{code}")').wait_for(timeout=3_000)
+        ward.locator(f'#work-detail:has-text("{code}")').wait_for(timeout=10_000)
         ward.fill("#answer-text", "Phường đã cử tổ công tác vá ổ gà, hoàn thành trong ngày mai.")
         ward.click('form[data-step="answer"] button[type=submit]')
-        ward.locator('#workspace-status[data-kind="ok"]').wait_for(timeout=3_000)
+        ward.locator('#workspace-status[data-kind="ok"]').wait_for(timeout=10_000)
 
         status, answered, photos = on_server(state_of, code=code)
         assert status == Status.ANSWERED and answered and photos == 1
 
         # 4. The citizen's tracking page shows the public answer.
         phone.goto(f"{url}/track/?code={code}&secret={secret}")
-        phone.get_by_text("Phường đã cử tổ công tác vá ổ gà").wait_for(timeout=3_000)
+        phone.get_by_text("Phường đã cử tổ công tác vá ổ gà").wait_for(timeout=10_000)
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
