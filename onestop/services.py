@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -461,6 +461,11 @@ def counter_events(events) -> None:
 def effective_due():
     """The due moment with the citizen's supplement time added (SQL expression)."""
     return Coalesce(F("extended_due_at"), F("due_at"))
+
+
+def overdue_at(now: datetime) -> Q:
+    """Past the due moment (extended by supplement time) at `now`."""
+    return Q(extended_due_at__lte=now) | Q(extended_due_at__isnull=True, due_at__lte=now)
 
 
 def open_dossiers():
