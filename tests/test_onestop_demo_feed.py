@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from onestop.demo import load_demo_offices
 from onestop.models import Counter, Dossier, DossierStatusChange
+from traffic.models import Camera
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,8 @@ def test_feed_syncs_a_backlog_and_new_dossiers(demo_offices):
     assert set(Dossier.objects.values_list("unit__code", flat=True)) <= {"26080", "26089", "26068"}
     assert DossierStatusChange.objects.filter(status__in=[9, 10]).exists()
     assert Counter.objects.filter(figures_at__isnull=False).exists()
+    # Counter cameras send heartbeats, so the camera health sweep keeps them online.
+    assert Camera.objects.filter(purpose="counter", health="online").count() == Counter.objects.count()
     assert "refused" not in out.getvalue() and "done: 5 dossiers" in out.getvalue()
     # A restart syncs the same backlog again: nothing new.
     call_command("onestop_demo_feed", *FAST, "--count", "0", "--seed", "2", stdout=_StopAfter("backlog"))

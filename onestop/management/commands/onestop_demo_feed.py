@@ -31,6 +31,7 @@ from traffic.services import ingest_events
 log = logging.getLogger(__name__)
 
 SLEEP_STEP = 0.2
+HEARTBEAT_EVERY = 30  # seconds between queue figures and counter-camera heartbeats
 BACKLOG = 40
 UNIT_WEIGHTS = {"26080": 5, "26089": 2, "26068": 4}
 PROCEDURE_WEIGHTS = {"1.001193": 5, "2.000815": 8, "2.000884": 3, "1.000894": 1, "1.004227": 3, "1.003003": 1,
@@ -228,6 +229,18 @@ class Command(BaseCommand):
         except Exception as exc:
             log.warning("queue figures not stored: %s", exc)
 
+    def _heartbeats(self) -> None:
+        """The counter cameras say they are alive, or the camera health sweep marks them offline."""
+        now = timezone.now().isoformat()
+        beats = [
+            {"camera": c.camera.code, "kind": "heartbeat", "occurred_at": now} for c in self.counters if c.camera_id
+        ]
+        if beats:
+            try:
+                ingest_events(source="demo-onestop", items=beats, scope=EVERYTHING)
+            except Exception as exc:
+                log.warning("counter camera heartbeats not stored: %s", exc)
+
     def _counter_camera(self) -> None:
         counter = self.rng.choice([c for c in self.counters if c.camera_id] or [None])
         if counter is None:
@@ -271,7 +284,8 @@ class Command(BaseCommand):
                     self._counter_camera()
             if next_queue <= now:
                 self._queues()
-                next_queue = now + 60 / self.speed
+                self._heartbeats()
+                next_queue = now + HEARTBEAT_EVERY / self.speed
             while self.queue and self.queue[0][0] <= now and not self.stopping:
                 _due, _seq, kind, payload = heapq.heappop(self.queue)
                 if kind == "dossier":
