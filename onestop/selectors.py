@@ -43,6 +43,15 @@ def counters_visible_to(scope: Scope):
     return scope.filter(Counter.objects.select_related("office__unit", "camera"), "office__unit")
 
 
+def status_history(dossier: Dossier) -> list[tuple[int, datetime]]:
+    """The dossier's status changes in time order: every status reported, repeats of the one before dropped."""
+    changes = []
+    for status, at in dossier.history.order_by("at", "pk").values_list("status", "at"):
+        if not changes or changes[-1][0] != status:
+            changes.append((status, at))
+    return changes
+
+
 # --- periods ------------------------------------------------------------------------------------
 
 

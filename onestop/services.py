@@ -480,7 +480,7 @@ def open_dossiers():
 def deadline_sweep(now=None) -> dict:
     """Soon-due and overdue dossiers become one alert per unit and kind (a beat task; safe to repeat).
 
-    Each dossier is counted once per kind (claimed with a conditional update); an alert is resolved
+    Each dossier is counted once per deadline and kind (claimed under a row lock); an alert is resolved
     when its unit has no such dossier left.
     """
     now = now or timezone.now()
@@ -493,9 +493,17 @@ def deadline_sweep(now=None) -> dict:
     ]
     for kind, flag, window, severity in kinds:
         fresh: dict[int, list[str]] = defaultdict(list)
-        for pk, unit_id, code in open_dossiers().filter(**window, **{flag: None}).values_list("pk", "unit_id", "code"):
-            if Dossier.objects.filter(pk=pk, **{flag: None}).update(**{flag: now}):
-                fresh[unit_id].append(code)
+        with transaction.atomic():
+            # Rows another sweep holds are skipped; it counts them. Two queries, however many dossiers.
+            claimed = list(
+                open_dossiers()
+                .filter(**window, **{flag: None})
+                .select_for_update(skip_locked=True)
+                .values_list("pk", "unit_id", "code")
+            )
+            Dossier.objects.filter(pk__in=[pk for pk, _u, _c in claimed]).update(**{flag: now})
+        for _pk, unit_id, code in claimed:
+            fresh[unit_id].append(code)
         units = Unit.objects.in_bulk(fresh)
         for unit_id, codes in fresh.items():
             unit = units[unit_id]

@@ -76,22 +76,24 @@ def push(client, *items):
 def test_out_of_order_and_repeated_updates_leave_the_newest_state(offices, software):
     received = dossier(status=2, updated="2026-11-23 08:00")
     processing = dossier(status=4, updated="2026-11-23 09:00")
+    still_processing = dossier(status=4, updated="2026-11-23 11:00", digitized=True)
     done = dossier(
         status=9, updated="2026-11-23 15:00", processing_ended_at=local("2026-11-23 15:00"), electronic_result=True
     )
     assert push(software, received).json()["results"][0]["status"] == "created"
     assert push(software, done).json()["results"][0]["status"] == "updated"
-    late = push(software, processing).json()  # arrives after the newer one
-    assert late["results"][0]["status"] == "stale"
+    late = push(software, still_processing, processing).json()  # both arrive after the newer one
+    assert [r["status"] for r in late["results"]] == ["stale", "stale"]
     again = push(software, done, done).json()  # a retried batch, with a repeat inside it
     assert [r["status"] for r in again["results"]] == ["unchanged", "unchanged"]
 
     stored = Dossier.objects.get(code="H19-0001")
     assert stored.status == 9 and stored.electronic_result and stored.finished_at is not None
+    assert not stored.digitized  # the stale item did not overwrite
     assert Dossier.objects.count() == 1
-    # Every status reported is in the history, in the source's order, once.
-    assert list(stored.history.order_by("at").values_list("status", flat=True)) == [2, 4, 9]
-    assert DossierStatusChange.objects.count() == 3
+    # Every status reported is in the history, in the source's order, once; a repeat is no change.
+    assert DossierStatusChange.objects.count() == 4
+    assert [status for status, _at in selectors.status_history(stored)] == [2, 4, 9]
 
 
 def test_a_batch_applies_its_items_in_source_order(offices, software):

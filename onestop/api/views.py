@@ -11,6 +11,7 @@ from ioc.auth import api_key_scope
 from ioc.scope import Scope, scope_for
 from onestop import selectors, services
 from onestop.models import Counter, Dossier, Office, Procedure
+from onestop.selectors import status_history
 
 DOSSIER_EXAMPLE = OpenApiExample(
     "One dossier",
@@ -87,7 +88,7 @@ class DossierDetailSerializer(DossierSerializer):
         ]
 
     def get_history(self, dossier) -> list[dict]:
-        return [{"status": h.status, "at": h.at} for h in dossier.history.order_by("at", "pk")]
+        return [{"status": status, "at": at} for status, at in status_history(dossier)]
 
 
 class DossierFilter(filters.FilterSet):
