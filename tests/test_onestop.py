@@ -388,3 +388,17 @@ def test_import_reads_xlsx_with_a_progress_bar(offices, tmp_path):
     assert stored.code == "X-1" and stored.has_fees and stored.channel == 2
     assert stored.received_at == datetime(2026, 11, 16, 8, 0, tzinfo=LOCAL_TZ)
     assert "row 3 (X-2): status:" in err.getvalue()
+
+
+def test_the_dossier_list_costs_the_same_queries_for_3_or_30_dossiers(offices, software, people, api_as):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_as(people["leader"])
+    push(software, *[dossier(code=f"Q-{n}") for n in range(3)])
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get("/api/v1/onestop/dossiers/").json()["results"]) == 3
+    push(software, *[dossier(code=f"Q-{n}") for n in range(3, 30)])
+    with CaptureQueriesContext(connection) as many:
+        assert len(client.get("/api/v1/onestop/dossiers/").json()["results"]) == 30
+    assert len(many) == len(few)
