@@ -57,9 +57,10 @@ def test_import_reports_bad_rows_and_keeps_the_good_ones(indicators, tmp_path):
     path = tmp_path / "thu-ngan-sach.csv"
     path.write_text(CSV_ROWS, encoding="utf-8")
     report = run_import(path)
-    assert "row 4: indicator: Unknown indicator." in report
-    assert "row 5: value: Must be a number." in report
-    assert "row 6: unit: Unknown unit" in report
+    # The command answers in the deployment's language, Vietnamese by default.
+    assert "row 4: indicator: Chỉ tiêu không tồn tại." in report
+    assert "row 5: value: Phải là số." in report
+    assert "row 6: unit: Đơn vị không tồn tại" in report
     assert "3 created" in report and "3 error" in report
     assert sorted(Observation.objects.values_list("indicator__code", "value")) == [
         ("budget_revenue", Decimal("4980.25")),
@@ -81,7 +82,7 @@ def test_import_reads_xlsx_with_numeric_codes_and_dates(indicators, tmp_path):
     path = tmp_path / "luu-tru.xlsx"
     book.save(path)
     report = run_import(path)
-    assert "row 3: value: Must be a number." in report
+    assert "row 3: value: Phải là số." in report
     observation = Observation.objects.get()
     assert observation.unit.code == "26080" and observation.value == 58
     assert timezone.localtime(observation.period_start).date().isoformat() == "2026-03-02"

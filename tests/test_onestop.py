@@ -354,7 +354,7 @@ def test_import_reports_bad_rows_and_keeps_the_good_ones(offices, tmp_path):
     assert third.supplements.get().requested_at == datetime(2026, 11, 17, 8, 0, tzinfo=LOCAL_TZ)
     assert "2 new" in out.getvalue() and "2 bad row(s)" in out.getvalue()
     lines = err.getvalue().splitlines()
-    assert "row 3 (IMP-2): procedure: Unknown procedure code." in lines
+    assert "row 3 (IMP-2): procedure: Mã thủ tục hành chính không tồn tại." in lines  # Vietnamese by default
     assert {line.split(":")[1].strip() for line in lines if line.startswith("row 5")} == {
         "channel",
         "received_at",
