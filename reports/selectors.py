@@ -1,5 +1,6 @@
 """Reads of field reports: scoped querysets, public views without personal data, wall figures."""
 
+import math
 from datetime import timedelta
 
 from django.conf import settings
@@ -108,6 +109,9 @@ def report_map(scope: Scope) -> list[dict]:
     ]
 
 
+DUPLICATE_LIMIT = 20
+
+
 def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
     """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
     if latitude is None or longitude is None:
@@ -126,8 +130,16 @@ def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, s
         queryset = scope.filter(queryset, "unit", "assigned_unit")
     if exclude_id:
         queryset = queryset.exclude(pk=exclude_id)
-    found = [(r, geo.distance_m(latitude, longitude, r.latitude, r.longitude)) for r in queryset[:200]]
-    return sorted(((r, d) for r, d in found if d <= radius), key=lambda pair: pair[1])
+    # Nearest first in SQL (flat-earth distance is exact enough at tens of metres), then the true distance.
+    squeeze = math.cos(math.radians(latitude))
+    flat = (F("latitude") - latitude) * (F("latitude") - latitude) + ((F("longitude") - longitude) * squeeze) * (
+        (F("longitude") - longitude) * squeeze
+    )
+    nearest = queryset.annotate(flat=ExpressionWrapper(flat, output_field=FloatField())).order_by("flat")[
+        :DUPLICATE_LIMIT
+    ]
+    found = [(r, geo.distance_m(latitude, longitude, r.latitude, r.longitude)) for r in nearest]
+    return [(r, d) for r, d in found if d <= radius]
 
 
 def _iso(value):

@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -94,10 +94,9 @@ def _event(report, action, *, user=None, note="", public=False, unit=None, from_
 
 
 def _policy(category: Category, level: str) -> tuple:
-    policy = (
-        DeadlinePolicy.objects.filter(category=category, level=level).first()
-        or DeadlinePolicy.objects.filter(category=None, level=level).first()
-    )
+    """The category's own policy for the level, else the level's default, else the built-in one."""
+    candidates = DeadlinePolicy.objects.filter(Q(category=category) | Q(category=None), level=level)
+    policy = min(candidates, key=lambda p: p.category_id is None, default=None)
     if policy is None:
         return DEFAULT_POLICIES[level]
     return policy.response_amount, policy.response_unit, policy.resolution_amount, policy.resolution_unit
@@ -161,6 +160,8 @@ def _clean_text(value: str, field: str, *, required=True, limit=MAX_DESCRIPTION)
 
 def _save_photos(report: Report, uploads, *, kind: str, answer: ReportAnswer | None = None) -> list[ReportPhoto]:
     uploads = list(uploads or [])
+    if not uploads:
+        return []
     if len(uploads) + report.photos.filter(kind=kind).count() > settings.IOC_PHOTOS_PER_REPORT:
         raise ValidationError({"photos": _("At most %(n)s photos.") % {"n": settings.IOC_PHOTOS_PER_REPORT}})
     cleaned = [clean_photo(upload) for upload in uploads]  # all checked before any is stored

@@ -129,3 +129,11 @@ def submit(categories):
         return report_submit(category=categories[category], latitude=where[0], longitude=where[1], **fields)
 
     return _submit
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    # Throttle counters live in the real Redis cache and outlast a test: start each test at zero.
+    from django.core.cache import cache
+
+    cache.delete_pattern("*throttle_*")
