@@ -14,7 +14,6 @@ import logging
 import math
 import random
 import signal
-import threading
 import time
 from decimal import Decimal
 
@@ -26,6 +25,7 @@ from indicators import periods, services
 from indicators.demo import FEED
 from indicators.models import Indicator, Period, Station
 from indicators.selectors import SPARK_POINTS
+from ioc.feeds import install_stop_signals
 from ioc.scope import EVERYTHING
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,7 @@ class Command(BaseCommand):
         self._say("stopped")
 
     def _install_signals(self) -> dict:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._on_signal)
-        return previous
+        return install_stop_signals(self._on_signal)
 
     def _on_signal(self, signum, frame):
         self.stopping = True

@@ -13,7 +13,6 @@ import itertools
 import logging
 import random
 import signal
-import threading
 import time
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from ioc.feeds import install_stop_signals
 from ioc.scope import EVERYTHING
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
 from onestop.demo import OFFICES
@@ -80,13 +80,7 @@ class Command(BaseCommand):
         self._say("stopped" if self.stopping else f"done: {self.created} dossiers")
 
     def _install_signals(self) -> dict:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._on_signal)
-        return previous
+        return install_stop_signals(self._on_signal)
 
     def _on_signal(self, signum, frame):
         self.stopping = True

@@ -14,7 +14,6 @@ import logging
 import math
 import random
 import signal
-import threading
 import time
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
+from ioc.feeds import install_stop_signals
 from ioc.models import Unit, User
 from ioc.roles import LEADER, UNIT_STAFF
 from reports import services
@@ -355,13 +355,7 @@ class Command(BaseCommand):
             log.warning("categories not reloaded: %s", exc)
 
     def _install_signals(self) -> dict:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._on_signal)
-        return previous
+        return install_stop_signals(self._on_signal)
 
     def _on_signal(self, signum, frame):
         self.stopping = True

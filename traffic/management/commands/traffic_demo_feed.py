@@ -27,7 +27,6 @@ import math
 import os
 import random
 import signal
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from ioc import bus
+from ioc.feeds import install_stop_signals
 from ioc.scope import EVERYTHING
 from traffic import services
 from traffic.demo import CAMERAS as DEMO_CAMERAS
@@ -665,13 +665,7 @@ class Command(BaseCommand):
             self._say(f"done: {stored} events, {sent['heartbeat']} heartbeats, {self.feed.storms} storms")
 
     def _install_signals(self) -> dict:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._on_signal)
-        return previous
+        return install_stop_signals(self._on_signal)
 
     def _on_signal(self, signum, frame):
         self.feed.stop()
