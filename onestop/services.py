@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from ioc import bus
 from ioc.errors import ValidationError
+from ioc.ingest import text_field
 from ioc.models import Alert, Unit
 from ioc.scope import Scope
 from ioc.services import alert_raise, alert_resolve_by_key
@@ -71,23 +72,6 @@ class ItemError(Exception):
 
 
 # --- parsing one item ---------------------------------------------------------------------------
-
-
-def _text(item, field, limit, errors, required=False) -> str:
-    value = item.get(field)
-    if value is None:
-        value = ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        errors[field] = _("Must be text.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[field] = _("This field is required.")
-    elif len(value) > limit:
-        errors[field] = _("At most %(n)s characters.") % {"n": limit}
-    return value
 
 
 def _moment(item, field, errors, now, required=False) -> datetime | None:
@@ -168,7 +152,7 @@ def parse_dossier(item, *, procedures: dict, units: dict, scope: Scope, now: dat
     if not isinstance(item, dict):
         raise ItemError({"item": _("Each dossier must be a JSON object.")})
     errors: dict = {}
-    code = _text(item, "code", 64, errors, required=True)
+    code = text_field(item, "code", 64, errors, required=True)
     procedure = procedures.get(item.get("procedure")) if isinstance(item.get("procedure"), str) else None
     if procedure is None:
         errors["procedure"] = _("Unknown procedure code.")
@@ -183,9 +167,9 @@ def parse_dossier(item, *, procedures: dict, units: dict, scope: Scope, now: dat
         "code": code,
         "procedure": procedure,
         "unit": unit,
-        "applicant_name": _text(applicant, "name", 200, errors),
-        "applicant_id_number": _text(applicant, "id_number", 20, errors),
-        "applicant_phone": _text(applicant, "phone", 20, errors),
+        "applicant_name": text_field(applicant, "name", 200, errors),
+        "applicant_id_number": text_field(applicant, "id_number", 20, errors),
+        "applicant_phone": text_field(applicant, "phone", 20, errors),
         "status": _code_number(item, "status", DossierStatus.values, errors),
         "channel": _code_number(item, "channel", Channel.values, errors),
         "updated_at": _moment(item, "updated_at", errors, now, required=True),

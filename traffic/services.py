@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from ioc import bus
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ioc.ingest import text_field
 from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
@@ -49,21 +50,6 @@ def congestion_level(avg_speed: float, free_flow: float) -> str:
 class ItemError(Exception):
     def __init__(self, errors: dict):
         self.errors = errors
-
-
-def _text(item, field, limit, errors, required=False):
-    value = item.get(field, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = _("Must be text.")
-        return ""
-    value = value.strip()
-    if required and not value:
-        errors[field] = _("This field is required.")
-    elif len(value) > limit:
-        errors[field] = _("At most %(n)s characters.") % {"n": limit}
-    return value
 
 
 def _number(item, field, low, high, errors, integer=False):
@@ -104,10 +90,10 @@ def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
     elif occurred_at > now + FUTURE_TOLERANCE:
         errors["occurred_at"] = _("This time is in the future.")
     parsed = {
-        "external_id": _text(item, "external_id", 100, errors),
-        "plate": _text(item, "plate", 20, errors).upper(),
-        "zone": _text(item, "zone", 100, errors),
-        "snapshot_url": _text(item, "snapshot_url", 500, errors),
+        "external_id": text_field(item, "external_id", 100, errors),
+        "plate": text_field(item, "plate", 20, errors).upper(),
+        "zone": text_field(item, "zone", 100, errors),
+        "snapshot_url": text_field(item, "snapshot_url", 500, errors),
         "speed_kmh": _number(item, "speed_kmh", 0, 400, errors),
         "vehicle_count": _number(item, "vehicle_count", 0, 1_000_000, errors, integer=True),
         "score": _number(item, "score", 0, 1, errors),
