@@ -1,41 +1,29 @@
 """The wall in a real headless Chromium: nine panels, live connection, an alert pushed from the server."""
 
 import pytest
-from django.core.management import call_command
 
 from ioc import services
-from tests.browser import CHROMIUM_ARGS, asgi_server, require_chromium
+from tests.browser import (  # noqa: F401  (fixtures)
+    asgi_server,
+    browser,
+    collected_static,
+    log_in,
+    on_server,
+    with_real_password,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="session")
-def collected_static():
-    call_command("collectstatic", interactive=False, verbosity=0)
+@pytest.fixture
+def browser_page(browser):  # noqa: F811
+    return browser.new_page(viewport={"width": 1920, "height": 1080})
 
 
 @pytest.fixture
-def browser_page():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        yield page
-        browser.close()
-
-
-@pytest.fixture
-def leader(people, settings):
-    """The leader, with a password the server process (production hashers) can check."""
-    from django.conf import global_settings
-
-    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
-    people["leader"].set_password(PASSWORD)
-    people["leader"].save()
-    return people["leader"]
+def leader(people):
+    return with_real_password(people["leader"], PASSWORD)
 
 
 @pytest.fixture
@@ -53,15 +41,15 @@ def camera(city):
 
 
 def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
-    city, leader, camera, collected_static, browser_page
+    city,
+    leader,
+    camera,
+    collected_static,
+    browser_page,  # noqa: F811
 ):
     page = browser_page
     with asgi_server() as url:
-        page.goto(f"{url}/login/?next=/wall/")
-        page.fill("#id_username", "leader")
-        page.fill("#id_password", PASSWORD)
-        page.click("main button[type=submit]")
-        page.wait_for_url(f"{url}/wall/")
+        log_in(page, url, "leader", PASSWORD, "/wall/")
 
         assert page.locator(".panel").count() == 9
         connection = page.locator("#connection")
@@ -91,22 +79,6 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
         badge.and_(page.locator('[data-count="1"]')).wait_for(timeout=2_000)
         assert page.title().startswith("(1)")
         page.screenshot(path=str(screenshot_path()))
-
-
-def on_server(function, **kwargs):
-    """Run a service call the way the server does, in a plain thread (Playwright holds an event loop here)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connections
-
-    def call():
-        try:
-            return function(**kwargs)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result()
 
 
 def screenshot_path():
