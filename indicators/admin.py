@@ -3,6 +3,7 @@ from django.contrib import admin
 from indicators.models import (
     Indicator,
     IndicatorSource,
+    IndicatorSubsystem,
     IndicatorTarget,
     Observation,
     ObservationRevision,
@@ -84,3 +85,23 @@ class PullSourceAdmin(admin.ModelAdmin):
     list_filter = ["format", "active", "last_status"]
     raw_id_fields = ["unit"]
     readonly_fields = ["last_run_at", "last_status", "last_message"]
+
+
+@admin.register(IndicatorSubsystem)
+class IndicatorSubsystemAdmin(admin.ModelAdmin):
+    """A new row here is a new subsystem on the wall, in the snapshot API and in the registry."""
+
+    list_display = ["code", "name", "name_en", "order", "active"]
+    list_editable = ["order", "active"]
+
+    def save_model(self, request, obj, form, change):
+        from ioc import registry
+
+        super().save_model(request, obj, form, change)
+        registry.invalidate()
+
+    def delete_model(self, request, obj):
+        from ioc import registry
+
+        super().delete_model(request, obj)
+        registry.invalidate()

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-# Subsystems 5-9 are figures departments report; one generic app serves all five.
+# Subsystems 5-9 are figures departments report; one generic app serves all five. These are the
+# defaults a migration writes into IndicatorSubsystem; administrators add more as rows.
 INDICATOR_SUBSYSTEMS = [
     ("socioeconomic", "Kinh tế - xã hội", "Socio-economy", 5, "chart"),
     ("health", "Y tế", "Health", 6, "health"),
@@ -18,25 +19,59 @@ class IndicatorsConfig(AppConfig):
     demo_feed_command = "indicators_demo_feed"
 
     def ready(self):
-        from indicators.selectors import figures_provider
         from ioc import registry
 
-        for code, name_vi, name_en, order, icon in INDICATOR_SUBSYSTEMS:
-            registry.register(
-                registry.Subsystem(
-                    code=code,
-                    name_vi=name_vi,
-                    name_en=name_en,
-                    order=order,
-                    app="indicators",
-                    icon=icon,
-                    snapshot=figures_provider(code),
-                    panels=PANELS.get(code, ("summary", "progress")),
-                    map_layer="/api/v1/indicators/stations/" if code == "environment" else "",
-                )
-            )
+        registry.add_source(indicator_subsystems)
 
     def load_demo(self):
         from indicators.demo import load_demo_indicators
 
+        ensure_default_subsystems()
         load_demo_indicators()
+
+
+def _subsystem(code, name_vi, name_en, order, icon):
+    from indicators.selectors import figures_provider
+    from ioc import registry
+
+    return registry.Subsystem(
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en or name_vi,
+        order=order,
+        app="indicators",
+        icon=icon,
+        snapshot=figures_provider(code),
+        panels=PANELS.get(code, ("summary", "progress")),
+        map_layer="/api/v1/indicators/stations/" if code == "environment" else "",
+    )
+
+
+def indicator_subsystems() -> list:
+    """The indicator subsystems in the database; the defaults while the table cannot be read."""
+    from django.db import DatabaseError
+
+    from indicators.models import IndicatorSubsystem
+
+    try:
+        rows = list(
+            IndicatorSubsystem.objects.filter(active=True).values_list("code", "name", "name_en", "order", "icon")
+        )
+    except DatabaseError:  # before migrations, or the database is down: the wall still lists the five
+        rows = INDICATOR_SUBSYSTEMS
+    return [_subsystem(*row) for row in rows]
+
+
+def ensure_default_subsystems() -> int:
+    """Create the default indicator subsystems that are missing; never changes an existing one."""
+    from indicators.models import IndicatorSubsystem
+    from ioc import registry
+
+    created = 0
+    for code, name_vi, name_en, order, icon in INDICATOR_SUBSYSTEMS:
+        _row, new = IndicatorSubsystem.objects.get_or_create(
+            code=code, defaults={"name": name_vi, "name_en": name_en, "order": order, "icon": icon}
+        )
+        created += new
+    registry.invalidate()
+    return created

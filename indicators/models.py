@@ -8,10 +8,27 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from indicators.apps import INDICATOR_SUBSYSTEMS
 from ioc.models import ApiKey, Unit
 
-SUBSYSTEM_CHOICES = [(code, name_en) for code, _vi, name_en, _order, _icon in INDICATOR_SUBSYSTEMS]
+
+class IndicatorSubsystem(models.Model):
+    """A wall subsystem made of indicators (5-9 by default). Adding one is a row: it appears in the
+    registry, the wall, the snapshot API and the console without a code change."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    name_en = models.CharField(_("English name"), max_length=120, blank=True)
+    order = models.PositiveSmallIntegerField(_("order on the wall"), default=50)
+    icon = models.CharField(_("icon"), max_length=40, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("indicator subsystem")
+        verbose_name_plural = _("indicator subsystems")
+        ordering = ["order", "code"]
+
+    def __str__(self):
+        return self.name
 
 
 class Period(models.TextChoices):
@@ -43,7 +60,9 @@ class Indicator(models.Model):
     """What a department reports: a figure with its period, direction and thresholds."""
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    subsystem = models.CharField(_("subsystem"), max_length=32, choices=SUBSYSTEM_CHOICES, db_index=True)
+    subsystem = models.CharField(
+        _("subsystem"), max_length=32, db_index=True, help_text=_("Code of an indicator subsystem.")
+    )
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     unit_of_measure = models.CharField(_("unit of measure"), max_length=40, blank=True)
@@ -80,6 +99,12 @@ class Indicator(models.Model):
 
     def __str__(self):
         return f"{self.code} · {self.name}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.subsystem and not IndicatorSubsystem.objects.filter(code=self.subsystem).exists():
+            raise ValidationError({"subsystem": _("Unknown indicator subsystem.")})
 
     @property
     def label(self) -> str:
@@ -186,7 +211,7 @@ class IndicatorSource(models.Model):
 
     api_key = models.OneToOneField(ApiKey, on_delete=models.CASCADE, related_name="indicator_source")
     subsystems = ArrayField(
-        models.CharField(max_length=32, choices=SUBSYSTEM_CHOICES),
+        models.CharField(max_length=32),
         verbose_name=_("subsystems"),
         default=list,
         blank=True,
@@ -216,7 +241,7 @@ class PullSource(models.Model):
         help_text=_("Rows may name this unit or units below it; rows without a unit belong to it."),
     )
     subsystems = ArrayField(
-        models.CharField(max_length=32, choices=SUBSYSTEM_CHOICES),
+        models.CharField(max_length=32),
         verbose_name=_("subsystems"),
         default=list,
         blank=True,

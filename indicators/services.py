@@ -306,9 +306,9 @@ def subsystems_allowed(api_key) -> list[str]:
 
 def indicator_source_set(*, api_key, subsystems: list[str], note: str = "") -> IndicatorSource:
     """Restrict (or, with an empty list, open) what an API key may report."""
-    from indicators.models import SUBSYSTEM_CHOICES
+    from indicators.models import IndicatorSubsystem
 
-    known = {code for code, _name in SUBSYSTEM_CHOICES}
+    known = set(IndicatorSubsystem.objects.values_list("code", flat=True))
     unknown = sorted(set(subsystems) - known)
     if unknown:
         raise ValidationError(_("Unknown subsystem(s): %(bad)s") % {"bad": ", ".join(unknown)})

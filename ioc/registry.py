@@ -9,6 +9,7 @@ A snapshot provider takes a Scope and returns the panel's figures for that scope
 or None when the subsystem holds no data yet (the wall says so rather than show zeros).
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,6 +45,29 @@ class Subsystem:
 
 _registry: dict[str, Subsystem] = {}
 
+# Subsystems kept as data (e.g. the indicator subsystems an administrator adds) come from sources,
+# re-read at most every DYNAMIC_TTL seconds or when invalidate() is called after a change.
+_sources: list[Callable[[], list[Subsystem]]] = []
+_dynamic: dict = {"at": None, "items": {}}
+DYNAMIC_TTL = 30.0
+
+
+def add_source(source: Callable[[], list[Subsystem]]) -> None:
+    _sources.append(source)
+    invalidate()
+
+
+def invalidate() -> None:
+    _dynamic["at"] = None
+
+
+def _all() -> dict[str, Subsystem]:
+    now = time.monotonic()
+    if _sources and (_dynamic["at"] is None or now - _dynamic["at"] > DYNAMIC_TTL):
+        items = {s.code: s for source in _sources for s in source()}
+        _dynamic.update(at=now, items=items)
+    return {**_dynamic["items"], **_registry}  # a subsystem registered in code wins
+
 
 def register(subsystem: Subsystem) -> None:
     existing = _registry.get(subsystem.code)
@@ -53,12 +77,12 @@ def register(subsystem: Subsystem) -> None:
 
 
 def get(code: str) -> Subsystem | None:
-    return _registry.get(code)
+    return _all().get(code)
 
 
 def enabled() -> list[Subsystem]:
-    return sorted((s for s in _registry.values() if s.enabled), key=lambda s: (s.order, s.code))
+    return sorted((s for s in _all().values() if s.enabled), key=lambda s: (s.order, s.code))
 
 
 def codes() -> set[str]:
-    return set(_registry)
+    return set(_all())

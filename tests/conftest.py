@@ -17,9 +17,11 @@ PASSWORD = "correct-horse-battery"
 def city(db):
     """Đồng Nai with three wards and one department."""
     # Reference data from a data migration is emptied by transactional tests: put it back.
+    from indicators.apps import ensure_default_subsystems
     from traffic.catalogue import ensure_event_kinds
 
     ensure_event_kinds()
+    ensure_default_subsystems()
     province = unit_upsert(code="75", name="Tỉnh Đồng Nai", kind=Unit.Kind.PROVINCE)
     return {
         "province": province,
