@@ -1,6 +1,7 @@
 """`python -m bench`: run every benchmark, print the table, write var/bench/results.json.
 
-`python -m bench --only cameras` runs one of them (live, snapshot, reports, cameras).
+`python -m bench --only cameras` runs one of them (live, snapshot, reports, cameras);
+`--server uvicorn --workers 2` measures uvicorn with two worker processes instead of one daphne.
 """
 
 import argparse
@@ -24,11 +25,25 @@ def _timeout(signum, frame):
 def arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="Run only this benchmark (repeatable).")
+    kind, workers, ws = servers.choice()
+    parser.add_argument(
+        "--server", choices=servers.SERVERS, default=kind, help="ASGI server under test (IOC_BENCH_SERVER; daphne)."
+    )
+    parser.add_argument("--workers", type=int, default=workers, help="uvicorn worker processes (IOC_BENCH_WORKERS; 1).")
+    parser.add_argument(
+        "--ws",
+        choices=("websockets", "websockets-sansio", "wsproto"),
+        default=ws,
+        help="uvicorn's websocket implementation (IOC_BENCH_WS; websockets).",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    selected = set(arguments(argv).only or BENCHMARKS)
+    options = arguments(argv)
+    selected = set(options.only or BENCHMARKS)
+    if options.workers < 1 or (options.server == "daphne" and options.workers != 1):
+        raise SystemExit("--workers must be at least 1, and 1 with daphne")
     started = time.monotonic()
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(TIME_LIMIT)
@@ -53,8 +68,8 @@ def main(argv=None) -> int:
         checks: list[dict] = []
         if selected & {"live", "snapshot", "reports"}:
             # The submission throttle is lifted on this server only: it must not shape the report figures.
-            with servers.daphne(env=submit.THROTTLE_ENV) as server:
-                print(f"bench: daphne at {server.url}", flush=True)
+            with servers.asgi(options.server, options.workers, env=submit.THROTTLE_ENV, ws=options.ws) as server:
+                print(f"bench: {server.label} at {server.url}", flush=True)
                 if "live" in selected:
                     paces = ", ".join(live.pace_label(rate) for rate, _ in live.PACES)
                     print(f"bench: live path ({live.SOCKETS} sockets at {paces})", flush=True)
@@ -72,11 +87,11 @@ def main(argv=None) -> int:
                     rows += report_rows
         if "cameras" in selected:
             # A server of its own, with the production settings: the camera figures start from a fresh process.
-            with servers.daphne() as server:
+            with servers.asgi(options.server, options.workers, ws=options.ws) as server:
                 print(
-                    f"bench: daphne at {server.url}; camera events ({cameras.BATCHES} x {cameras.BATCH_SIZE:,}, "
-                    f"raw INSERT, single at {cameras.PACE:g}/s, storm {cameras.STORM_RATE:,}/s for "
-                    f"{cameras.STORM_SECONDS} s with a wall socket)",
+                    f"bench: {server.label} at {server.url}; camera events "
+                    f"({cameras.BATCHES} x {cameras.BATCH_SIZE:,}, raw INSERT, single at {cameras.PACE:g}/s, "
+                    f"storm {cameras.STORM_RATE:,}/s for {cameras.STORM_SECONDS} s with a wall socket)",
                     flush=True,
                 )
                 camera_rows, details["cameras"], checks = cameras.run(server, cookies["leader"])
@@ -92,14 +107,20 @@ def main(argv=None) -> int:
             for check in checks:
                 verdict = "ok" if check["ok"] else ("FAILED" if check["must"] else "goal missed")
                 print(f"  [{verdict}] {check['name']}")
-        print(f"\nTotal run time {elapsed} s")
+        print(f"\nServer: {servers.describe(options.server, options.workers, options.ws)}. Total run time {elapsed} s")
         path = servers.BENCH_VAR / "results.json"
         stats.write_json(
             path,
             {
                 "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                 "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform()},
-                "servers": {"embedded_postgres": running.embedded_postgres, "embedded_redis": running.embedded_redis},
+                "servers": {
+                    "asgi": options.server,
+                    "workers": options.workers,
+                    "uvicorn_ws": options.ws if options.server == "uvicorn" else None,
+                    "embedded_postgres": running.embedded_postgres,
+                    "embedded_redis": running.embedded_redis,
+                },
                 "benchmarks": sorted(selected),
                 "results": rows,
                 **details,

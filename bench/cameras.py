@@ -1,4 +1,4 @@
-"""Benchmark 4: camera events through POST /api/v1/traffic/events/ on a real daphne, with an API key.
+"""Benchmark 4: camera events through POST /api/v1/traffic/events/ on the ASGI server under test, with an API key.
 
 1. batches: 50 batches of 1,000 events (violations with plates, vehicle counts, some congestion
    that folds into incidents) from two clients at once, events/s; beside it, in the same run, the
@@ -37,7 +37,7 @@ from psycopg2.extras import Json, execute_values
 from websockets.exceptions import ConnectionClosed
 
 from bench import live
-from bench.servers import BENCH_VAR, Daphne, cpu_seconds
+from bench.servers import LOG_PATH, Server, cpu_seconds
 from bench.snapshot import Client
 from bench.stats import percentile, summary
 from bench.submit import ConnectionWatch, Outcomes
@@ -308,10 +308,10 @@ def open_loop(base_url: str, plain_key: str, bodies: list[bytes], rate: float, c
 
 
 def server_errors() -> Counter:
-    """Errors daphne logged so far (its log is rewritten for each server): all, and deadlocks among them."""
+    """Errors the server logged so far (its log is rewritten for each server): all, and deadlocks among them."""
     found: Counter = Counter()
     try:
-        with open(BENCH_VAR / "daphne.log", encoding="utf-8", errors="replace") as log:
+        with open(LOG_PATH, encoding="utf-8", errors="replace") as log:
             for line in log:
                 if '"level": "ERROR"' in line:
                     found["errors"] += 1
@@ -327,7 +327,7 @@ def errors_note(before: Counter) -> str:
     errors, deadlocks = now["errors"] - before["errors"], now["deadlocks"] - before["deadlocks"]
     if not errors:
         return ""
-    return f"; daphne logged {errors} errors ({deadlocks} PostgreSQL deadlocks)"
+    return f"; the server logged {errors} errors ({deadlocks} PostgreSQL deadlocks)"
 
 
 # --- the raw baseline ----------------------------------------------------------------------------
@@ -439,7 +439,7 @@ def storm_sender(base_url: str, keys: tuple[str, str], bodies: list[bytes], acci
     return {"outcome": outcome, "start": start, "info": info, "sent_at": sent_at, "accidents": accident_status}
 
 
-async def _storm(server: Daphne, cookie: str, keys: tuple[str, str], bodies: list[bytes], accidents) -> dict:
+async def _storm(server: Server, cookie: str, keys: tuple[str, str], bodies: list[bytes], accidents) -> dict:
     ws_url = server.url.replace("http://", "ws://", 1) + "/ws/live/"
     ws = await live._open(ws_url, cookie)
     socket = Socket()
@@ -469,7 +469,7 @@ async def _storm(server: Daphne, cookie: str, keys: tuple[str, str], bodies: lis
         try:
             await asyncio.wait_for(ws.close(), 5)
         except TimeoutError:
-            pass  # daphne is stopped next anyway
+            pass  # the server is stopped next anyway
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
     result["socket"] = socket
@@ -485,10 +485,10 @@ def _cpu(pid: int) -> tuple[float, float]:
 
 def _cpu_note(pid: int, before: tuple[float, float]) -> str:
     server, own = _cpu(pid)
-    return f"CPU seconds: daphne {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
+    return f"CPU seconds: server {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
 
 
-def run(server: Daphne, cookie: str) -> tuple[list[dict], dict, list[dict]]:
+def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
     """(table rows, details for the JSON file, checks: {"name", "ok", "must"})."""
     empty_cameras()
     traffic, security = demo_cameras()
@@ -504,7 +504,7 @@ def run(server: Daphne, cookie: str) -> tuple[list[dict], dict, list[dict]]:
         for _ in range(3):
             _e, status, _a = post(c, encode({"events": warm.batch(200)}))
             if status != "200":
-                raise RuntimeError(f"camera batch POST failed while warming up: {status} (see daphne.log)")
+                raise RuntimeError(f"camera batch POST failed while warming up: {status} (see var/bench/server.log)")
         for _ in range(20):
             post(c, encode(warm.violation()))
     finally:
@@ -773,5 +773,5 @@ def run(server: Daphne, cookie: str) -> tuple[list[dict], dict, list[dict]]:
         "accidents_missing": missing,
         "incidents_open": Incident.objects.filter(status__in=Incident.OPEN).count(),
     }
-    details["daphne_logged"] = dict(server_errors())
+    details["server_logged"] = dict(server_errors())
     return rows, details, checks

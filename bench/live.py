@@ -1,9 +1,9 @@
 """Benchmark 1: from a change to the message on 200 connected wall sockets.
 
-200 leader sockets (scope: province 75) are connected to a real daphne. Messages are sent at a
+200 leader sockets (scope: province 75) are connected to the ASGI server under test. Messages are sent at a
 steady rate from a worker thread; each carries a key, and every socket records when it saw it.
 The same sockets are measured at two paces: 5 alerts/s (a busy hour of citizens' reports in a
-city) and 50 alerts/s (a burst), so the rows show where one daphne process stops keeping up.
+city) and 50 alerts/s (a burst), so the rows show where the server stops keeping up.
 
 - baseline: a raw `group_send` to the province's group from a thread with its own event loop;
 - service: `ioc.services.alert_raise` (database write, commit, then the live bus in this process).
@@ -23,7 +23,7 @@ from django.db import connections
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.servers import Daphne, cpu_seconds
+from bench.servers import Server, cpu_seconds
 from bench.stats import summary
 from ioc import bus, registry
 from ioc.demo import PROVINCE
@@ -222,12 +222,12 @@ async def _phase(sender, keys: list[str], rate: float, units: list, tracker: Tra
         "send_seconds": round(sent - started, 2),
         "drain_seconds": round(perf_counter() - sent, 2),
         "other_frames": tracker.other - other,
-        "daphne_cpu_seconds": round(cpu_seconds(server_pid) - server_cpu, 2),
+        "server_cpu_seconds": round(cpu_seconds(server_pid) - server_cpu, 2),
         "bench_process_cpu_seconds": round(time.process_time() - own_cpu, 2),
     }
 
 
-async def _run(server: Daphne, cookie: str, units: list, run_id: str) -> tuple[Tracker, dict, dict]:
+async def _run(server: Server, cookie: str, units: list, run_id: str) -> tuple[Tracker, dict, dict]:
     ws_url = server.url.replace("http://", "ws://", 1) + "/ws/live/"
     tracker = Tracker(SOCKETS)
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -260,7 +260,7 @@ async def _run(server: Daphne, cookie: str, units: list, run_id: str) -> tuple[T
             closing = asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
             await asyncio.wait_for(closing, timeout=15)
         except TimeoutError:
-            pass  # daphne is stopped next anyway
+            pass  # the server is stopped next anyway
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
@@ -272,7 +272,7 @@ def _keys(prefix: str, rate: float, run_id: str, messages: int) -> list[str]:
     return [f"{prefix}@{rate:g}-{run_id}-{i}" for i in range(messages)]
 
 
-def run(server: Daphne, cookie: str, units: list) -> tuple[list[dict], dict]:
+def run(server: Server, cookie: str, units: list) -> tuple[list[dict], dict]:
     run_id = str(time.time_ns())
     tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id))
     rows, paces = [], []
@@ -285,7 +285,7 @@ def run(server: Daphne, cookie: str, units: list) -> tuple[list[dict], dict]:
             note = (
                 f"{delivered} alert frames (+{t['other_frames']} figures frames) in {wall:.1f} s "
                 f"({(delivered + t['other_frames']) / wall:,.0f} frames/s); CPU seconds: "
-                f"daphne {t['daphne_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
+                f"server {t['server_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
             )
             name = f"live @ {pace}: {label} -> "
             rows.append(

@@ -1,6 +1,11 @@
-"""The servers a benchmark run uses: PostgreSQL and Redis, then a real daphne process.
+"""The servers a benchmark run uses: PostgreSQL and Redis, then the ASGI server under test.
 
-Everything here runs before Django settings are imported (`prepare`) or after (`daphne`).
+The ASGI server is daphne (one process, as `make run` started it until uvicorn was measured) or
+uvicorn with N worker processes: `python -m bench --server uvicorn --workers 2`, or the
+environment variables IOC_BENCH_SERVER and IOC_BENCH_WORKERS (IOC_BENCH_WS or `--ws` picks uvicorn's
+websocket implementation: websockets, websockets-sansio or wsproto).
+
+Everything here runs before Django settings are imported (`prepare`) or after (`asgi`).
 """
 
 import os
@@ -18,6 +23,8 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH_VAR = REPO / "var" / "bench"
 DATABASE = "ioc_bench"
 CHANNEL_PREFIX = "ioc-bench"
+LOG_PATH = BENCH_VAR / "server.log"  # the ASGI server's output, rewritten for each server
+SERVERS = ("daphne", "uvicorn")
 
 
 @dataclass
@@ -56,7 +63,7 @@ def _configured_database(url: str) -> str:
 
 
 def prepare() -> Servers:
-    """Point this process (and the daphne it starts) at the bench database, Redis and channel prefix."""
+    """Point this process (and the ASGI server it starts) at the bench database, Redis and channel prefix."""
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     if not (database_url and redis_url):
@@ -83,37 +90,82 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return None
+
+
+def _descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (uvicorn's workers are children of its supervisor)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if fields:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process and its live descendants have used so far (Linux /proc)."""
+    ticks = 0
+    for each in _descendants(pid):
+        fields = _stat(each)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
-class Daphne:
+class Server:
     url: str
-    pid: int
+    pid: int  # the process started here; its children (uvicorn's workers) count in `cpu_seconds`
+    label: str  # "daphne" or "uvicorn, 2 workers"
+
+
+def choice() -> tuple[str, int, str]:
+    """Server, worker count and uvicorn websocket implementation from IOC_BENCH_SERVER,
+    IOC_BENCH_WORKERS and IOC_BENCH_WS (daphne, 1, websockets)."""
+    kind = os.environ.get("IOC_BENCH_SERVER", "daphne")
+    if kind not in SERVERS:
+        raise ValueError(f"IOC_BENCH_SERVER must be one of {', '.join(SERVERS)}, not {kind!r}")
+    return kind, int(os.environ.get("IOC_BENCH_WORKERS", "1")), os.environ.get("IOC_BENCH_WS", "websockets")
+
+
+def _command(kind: str, workers: int, ws: str, port: int) -> tuple[list[str], str]:
+    if kind == "daphne":
+        if workers != 1:
+            raise ValueError("daphne runs one process; --workers applies to uvicorn only")
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ioc.asgi:application"], kind
+    argv = [sys.executable, "-m", "uvicorn", "ioc.asgi:application", "--workers", str(workers)]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--proxy-headers", "--ws", ws]
+    return argv, describe(kind, workers, ws)
+
+
+def describe(kind: str, workers: int, ws: str) -> str:
+    if kind == "daphne":
+        return kind
+    return f"uvicorn, {workers} worker{'s' if workers != 1 else ''}, --ws {ws}"
 
 
 @contextmanager
-def daphne(env: dict[str, str] | None = None):
-    """A daphne process serving the project on 127.0.0.1 against the bench database.
+def asgi(kind: str = "daphne", workers: int = 1, env: dict[str, str] | None = None, ws: str = "websockets"):
+    """The ASGI server under test serving the project on 127.0.0.1 against the bench database.
 
-    `env` adds to (or overrides) this process's environment for the server only.
+    `env` adds to (or overrides) this process's environment for the server only; `ws` is uvicorn's
+    websocket implementation.
     """
     port = free_port()
-    log_path = BENCH_VAR / "daphne.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (closed in finally)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ioc.asgi:application"],
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    argv, label = _command(kind, workers, ws, port)
+    log = open(LOG_PATH, "wb")  # noqa: SIM115 (closed in finally)
+    process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -123,9 +175,15 @@ def daphne(env: dict[str, str] | None = None):
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"daphne did not start; see {log_path}") from None
+                    raise RuntimeError(f"{label} did not start; see {LOG_PATH}") from None
                 time.sleep(0.2)
-        yield Daphne(url=url, pid=process.pid)
+        if workers > 1:
+            # The first worker answering /healthz does not mean the others are up: give them time to import.
+            deadline = time.monotonic() + 30
+            while len(_descendants(process.pid)) < workers + 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(2)
+        yield Server(url=url, pid=process.pid, label=label)
     finally:
         process.terminate()
         try:

@@ -1,4 +1,4 @@
-"""Benchmark 2: GET /api/v1/dashboard/snapshot/ on a table of 20,000 alerts, through daphne.
+"""Benchmark 2: GET /api/v1/dashboard/snapshot/ on a table of 20,000 alerts, through the ASGI server under test.
 
 The alerts are spread over the demo province's wards, most resolved, 500 still open. Each
 series is 300 sequential requests on one keep-alive connection; the baseline is /healthz

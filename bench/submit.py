@@ -1,4 +1,4 @@
-"""Benchmark 3: citizens' field reports POSTed as JSON to /api/v1/reports/ through daphne.
+"""Benchmark 3: citizens' field reports POSTed as JSON to /api/v1/reports/ through the ASGI server under test.
 
 - throughput: N reports by 16 concurrent clients (one keep-alive connection each), requests/s and
   latency of each POST;
@@ -29,7 +29,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from rest_framework.throttling import ScopedRateThrottle
 
-from bench.servers import Daphne, cpu_seconds
+from bench.servers import Server, cpu_seconds
 from bench.snapshot import Client
 from bench.stats import summary
 from reports.models import Category, Report, ReportAnswer, ReportEvent, ReportPhoto
@@ -382,10 +382,10 @@ def _cpu(server_pid: int) -> tuple[float, float]:
 
 def _cpu_note(server_pid: int, before: tuple[float, float]) -> str:
     server, own = _cpu(server_pid)
-    return f"CPU seconds: daphne {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
+    return f"CPU seconds: server {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
 
 
-def run(server: Daphne) -> tuple[list[dict], dict]:
+def run(server: Server) -> tuple[list[dict], dict]:
     categories = {c.code: c for c in Category.objects.filter(active=True)}
     bodies = payloads(categories, REPORTS)
     details: dict = {"reports": REPORTS, "concurrency": CONCURRENCY, "throttle": THROTTLE_ENV}
@@ -395,7 +395,9 @@ def run(server: Daphne) -> tuple[list[dict], dict]:
     lift_throttle_counter()
     warm = concurrent(server.url, payloads(categories, WARMUP, seed=SEED + 1), CONCURRENCY, SERIES_TIMEOUT)
     if not warm.created:
-        raise RuntimeError(f"report submission failed while warming up: {warm.note_errors()} (see daphne.log)")
+        raise RuntimeError(
+            f"report submission failed while warming up: {warm.note_errors()} (see var/bench/server.log)"
+        )
 
     # 1. The API, 16 clients at once.
     empty_reports()

@@ -1,5 +1,6 @@
 """Settings, read from the environment (see the configuration table in README.md)."""
 
+import os
 import secrets
 from pathlib import Path
 
@@ -233,6 +234,8 @@ SPECTACULAR_SETTINGS = {
 # --- IOC ------------------------------------------------------------------------------------
 IOC_SUBSYSTEMS_DISABLED = env_list("IOC_SUBSYSTEMS_DISABLED")
 IOC_DEMO_PASSWORD = env_secret("IOC_DEMO_PASSWORD", "ioc-demo-2026")
+# Worker processes of the uvicorn that `make run` starts (measured in bench/, see docs/decisions.md).
+IOC_WEB_WORKERS = env_int("IOC_WEB_WORKERS", min(os.cpu_count() or 1, 4), minimum=1)
 # Working sessions of the offices (local time), for deadlines in working hours and days.
 IOC_WORK_SESSIONS = env_str("IOC_WORK_SESSIONS", "07:30-11:30,13:30-17:00")
 

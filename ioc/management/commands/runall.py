@@ -1,5 +1,6 @@
-"""`make run`: prepare the database, then run the web server, a Celery worker, Celery beat and
-the demo feeds as children; Ctrl-C or SIGTERM stops every one of them and the embedded servers."""
+"""`make run`: prepare the database, then run the web server (uvicorn with IOC_WEB_WORKERS worker
+processes), a Celery worker, Celery beat and the demo feeds as children; Ctrl-C or SIGTERM stops
+every one of them and the embedded servers."""
 
 import os
 import signal
@@ -37,7 +38,20 @@ class Command(BaseCommand):
         env = dict(os.environ, DATABASE_URL=settings.DATABASE_URL, REDIS_URL=settings.REDIS_URL)
         python = sys.executable
         commands = {
-            "web": [python, "-m", "daphne", "-b", host, "-p", str(port), "ioc.asgi:application"],
+            # uvicorn's supervisor stops its workers on SIGTERM; each worker has its own live-bus sender.
+            "web": [
+                python,
+                "-m",
+                "uvicorn",
+                "ioc.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--workers",
+                str(settings.IOC_WEB_WORKERS),
+                "--proxy-headers",
+            ],
             "worker": [
                 python,
                 "-m",
