@@ -140,6 +140,10 @@ class _Sender:
         now = time.monotonic()
         with self.lock:
             due = [key for key in self.dirty if now - self.last_kpi.get(key, 0.0) >= KPI_MIN_INTERVAL]
+            # Several web and worker processes publish: one window per (subsystem, scope) for all of
+            # them, claimed in Redis. A process that loses keeps its mark and tries after the window,
+            # so the last change is always sent (figures are absolute; a repeat is harmless).
+            due = [key for key in due if _claim_kpi_window(key)]
             for key in due:
                 del self.dirty[key]
                 self.last_kpi[key] = now
@@ -175,6 +179,19 @@ class _Sender:
             except Exception as exc:  # Redis down or slow: count it, the database still holds the truth
                 stats["failed"] += 1
                 log.warning("live bus send failed: %s", exc, extra={"group": group, "type": message["type"]})
+
+
+def _claim_kpi_window(key) -> bool:
+    """Claim the next KPI window for (subsystem, scope) across processes (Redis SET NX PX)."""
+    from django.conf import settings
+    from django_redis import get_redis_connection
+
+    subsystem, code = key
+    name = f"{settings.CHANNEL_LAYERS['default']['CONFIG'].get('prefix', 'ioc')}:bus:kpi:{subsystem}:{code or '*'}"
+    try:
+        return bool(get_redis_connection().set(name, os.getpid(), nx=True, px=int(KPI_MIN_INTERVAL * 1000)))
+    except Exception:  # Redis unreachable: send as before; the send fails and is counted, never stuck
+        return True
 
 
 _instance: _Sender | None = None
