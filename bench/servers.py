@@ -145,7 +145,7 @@ def _command(kind: str, workers: int, ws: str, port: int) -> tuple[list[str], st
             raise ValueError("daphne runs one process; --workers applies to uvicorn only")
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "ioc.asgi:application"], kind
     argv = [sys.executable, "-m", "uvicorn", "ioc.asgi:application", "--workers", str(workers)]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--proxy-headers", "--ws", ws]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--proxy-headers", "--timeout-keep-alive", "75", "--ws", ws]
     return argv, describe(kind, workers, ws)
 
 

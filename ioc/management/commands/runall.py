@@ -51,6 +51,9 @@ class Command(BaseCommand):
                 "--workers",
                 str(settings.IOC_WEB_WORKERS),
                 "--proxy-headers",
+                # Idle connections stay open longer than clients and proxies reuse them (uvicorn: 5 s).
+                "--timeout-keep-alive",
+                "75",
             ],
             "worker": [
                 python,
