@@ -21,10 +21,6 @@ def incidents_visible_to(scope: Scope):
     )
 
 
-def events_visible_to(scope: Scope):
-    return scope.filter(CameraEvent.objects.select_related("camera", "kind"), "unit")
-
-
 def _today():
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 

@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -25,9 +26,17 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """Base for every API viewset: the queryset is cut to the caller's scope before anything else."""
 
     scope_fields: tuple[str, ...] = ("unit",)
+    not_found_message = gettext_lazy("Not found.")
 
     def get_queryset(self):
         return scope_for(self.request.user).filter(super().get_queryset(), *self.scope_fields)
+
+    def object_id(self, pk) -> int:
+        """The id in the URL for a service call; one that is not a number is simply not found."""
+        try:
+            return int(pk)
+        except (TypeError, ValueError):
+            raise NotFound(self.not_found_message) from None
 
 
 class UnitViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -66,6 +75,7 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
 
     queryset = Alert.objects.select_related("unit")
     serializer_class = AlertSerializer
+    not_found_message = gettext_lazy("No such alert.")
     filterset_class = AlertFilter
 
     def get_permissions(self):
@@ -86,7 +96,7 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
     @extend_schema(request=None, responses={200: AlertSerializer, 409: OpenApiResponse(description="Not open.")})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
-        alert = services.alert_acknowledge(alert_id=self._id(pk), user=request.user)
+        alert = services.alert_acknowledge(alert_id=self.object_id(pk), user=request.user)
         return Response(AlertSerializer(alert).data)
 
     @extend_schema(request=AlertResolveSerializer, responses={200: AlertSerializer, 409: OpenApiResponse()})
@@ -94,15 +104,8 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
     def resolve(self, request, pk=None):
         body = AlertResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        alert = services.alert_resolve(alert_id=self._id(pk), user=request.user, note=body.validated_data["note"])
+        alert = services.alert_resolve(alert_id=self.object_id(pk), user=request.user, note=body.validated_data["note"])
         return Response(AlertSerializer(alert).data)
-
-    @staticmethod
-    def _id(pk) -> int:
-        try:
-            return int(pk)
-        except (TypeError, ValueError):
-            raise NotFound(_("No such alert.")) from None
 
 
 @extend_schema(responses=SubsystemSerializer(many=True))

@@ -1,6 +1,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status
@@ -11,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from ioc.api.views import ScopedViewSet
-from ioc.errors import NotFound
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
 from ioc.scope import scope_for
@@ -96,6 +96,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     serializer_class = s.ReportListSerializer
     filterset_class = ReportFilter
     scope_fields = ("unit", "assigned_unit")
+    not_found_message = gettext_lazy("No such report.")
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_permissions(self):
@@ -245,15 +246,8 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     def _step(self, request, pk, serializer_class, step, **extra):
         body = serializer_class(data=request.data)
         body.is_valid(raise_exception=True)
-        report = step(report_id=self._id(pk), user=request.user, **body.validated_data, **extra)
+        report = step(report_id=self.object_id(pk), user=request.user, **body.validated_data, **extra)
         return Response(selectors.report_live_state(report))
-
-    @staticmethod
-    def _id(pk) -> int:
-        try:
-            return int(pk)
-        except (TypeError, ValueError):
-            raise NotFound(_("No such report.")) from None
 
     @extend_schema(request=s.AcceptSerializer)
     @action(detail=True, methods=["post"])
@@ -271,7 +265,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         body = s.DuplicateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         report = services.report_mark_duplicate(
-            report_id=self._id(pk),
+            report_id=self.object_id(pk),
             user=request.user,
             parent_id=body.validated_data["parent"],
             note=body.validated_data["note"],
@@ -287,7 +281,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         if unit is None:
             raise ApiValidationError({"unit": _("Unknown unit code.")})
         report = services.report_assign(
-            report_id=self._id(pk), user=request.user, unit=unit, note=body.validated_data["note"]
+            report_id=self.object_id(pk), user=request.user, unit=unit, note=body.validated_data["note"]
         )
         return Response(selectors.report_live_state(report))
 

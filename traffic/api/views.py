@@ -1,6 +1,7 @@
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers
@@ -10,7 +11,6 @@ from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
 from ioc.auth import api_key_scope
-from ioc.errors import NotFound
 from ioc.models import Unit
 from ioc.scope import scope_for
 from traffic import selectors, services
@@ -150,6 +150,7 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
     queryset = Incident.objects.select_related("camera__unit", "kind", "unit", "dispatched_to")
     scope_fields = ("unit", "dispatched_to")
     filterset_class = IncidentFilter
+    not_found_message = gettext_lazy("No such incident.")
 
     class IncidentSerializer(serializers.Serializer):
         def to_representation(self, instance):
@@ -177,17 +178,11 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
         ]
         return Response(data)
 
-    def _id(self, pk):
-        try:
-            return int(pk)
-        except (TypeError, ValueError):
-            raise NotFound(_("No such incident.")) from None
-
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return Response(
-            services.incident_state(services.incident_acknowledge(incident_id=self._id(pk), user=request.user))
+            services.incident_state(services.incident_acknowledge(incident_id=self.object_id(pk), user=request.user))
         )
 
     @action(detail=True, methods=["post"], url_path="dispatch")
@@ -197,21 +192,21 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
         if unit is None:
             raise ApiValidationError({"unit": _("Unknown unit code.")})
         incident = services.incident_dispatch(
-            incident_id=self._id(pk), user=request.user, unit=unit, note=str(request.data.get("note", ""))
+            incident_id=self.object_id(pk), user=request.user, unit=unit, note=str(request.data.get("note", ""))
         )
         return Response(services.incident_state(incident))
 
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         incident = services.incident_resolve(
-            incident_id=self._id(pk), user=request.user, note=str(request.data.get("note", ""))
+            incident_id=self.object_id(pk), user=request.user, note=str(request.data.get("note", ""))
         )
         return Response(services.incident_state(incident))
 
     @action(detail=True, methods=["post"], url_path="false-alarm")
     def false_alarm(self, request, pk=None):
         incident = services.incident_resolve(
-            incident_id=self._id(pk), user=request.user, note=str(request.data.get("note", "")), false_alarm=True
+            incident_id=self.object_id(pk), user=request.user, note=str(request.data.get("note", "")), false_alarm=True
         )
         return Response(services.incident_state(incident))
 
