@@ -120,6 +120,9 @@ class Alert(models.Model):
     subject_type = models.CharField(_("about (type)"), max_length=64, blank=True)
     subject_id = models.CharField(_("about (id)"), max_length=64, blank=True)
     dedup_key = models.CharField(_("deduplication key"), max_length=200)
+    # Whose dedup keys these are: "" for the subsystems themselves, "key:<id>" or "user:<id>" for an
+    # alert raised through the API. A repeat only ever matches an alert of the same raiser and unit.
+    raised_by = models.CharField(_("raised by"), max_length=40, blank=True, default="")
     count = models.PositiveIntegerField(_("occurrences"), default=1)
     state = models.CharField(_("state"), max_length=15, choices=State.choices, default=State.OPEN)
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
@@ -136,7 +139,9 @@ class Alert(models.Model):
         ordering = ["-last_seen_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["dedup_key"], condition=~Q(state="resolved"), name="alert_one_unresolved_per_key"
+                fields=["raised_by", "unit", "dedup_key"],
+                condition=~Q(state="resolved"),
+                name="alert_one_unresolved_per_raiser_unit_key",
             )
         ]
         indexes = [models.Index(fields=["state", "severity"], name="alert_state_severity")]

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,10 +70,14 @@ def alert_raise(
     detail: str = "",
     subject_type: str = "",
     subject_id: str = "",
+    raised_by=None,
 ) -> tuple[Alert, bool]:
     """Open an alert, or count one more occurrence of the unresolved alert with the same key.
 
     Returns (alert, created). A repeat at a higher severity raises the alert's severity.
+    `raised_by` is the API caller (a user or a key principal); None for a subsystem's own alerts.
+    The dedup key lives in the raiser's namespace: a caller can only ever repeat an alert it raised
+    itself, in the same unit, so another unit's alert cannot be found, counted or escalated.
     """
     if registry.get(subsystem) is None:
         raise ValidationError(_("Unknown subsystem: %(code)s") % {"code": subsystem})
@@ -82,16 +87,15 @@ def alert_raise(
         raise ValidationError(_("An alert needs a title."))
     if not dedup_key.strip():
         raise ValidationError(_("An alert needs a deduplication key."))
+    namespace = raiser_namespace(raised_by)
+    same = Q(raised_by=namespace, dedup_key=dedup_key)
+    if namespace:  # the subsystems' own keys name their object and follow it from unit to unit
+        same &= Q(unit=unit)
     now = timezone.now()
     for _attempt in range(2):
         try:
             with transaction.atomic():
-                alert = (
-                    Alert.objects.select_for_update()
-                    .exclude(state=Alert.State.RESOLVED)
-                    .filter(dedup_key=dedup_key)
-                    .first()
-                )
+                alert = Alert.objects.select_for_update().exclude(state=Alert.State.RESOLVED).filter(same).first()
                 created = alert is None
                 if created:
                     alert = Alert.objects.create(
@@ -103,6 +107,7 @@ def alert_raise(
                         subject_type=subject_type,
                         subject_id=subject_id,
                         dedup_key=dedup_key,
+                        raised_by=namespace,
                         last_seen_at=now,
                     )
                 else:
@@ -117,6 +122,16 @@ def alert_raise(
             # Another process opened the same alert between our read and insert: count onto it.
             continue
     raise Conflict(_("The alert changed while it was being raised; try again."))
+
+
+def raiser_namespace(raiser) -> str:
+    """The namespace of an API caller's dedup keys: "key:<id>", "user:<id>", or "" for the system."""
+    if raiser is None:
+        return ""
+    key = getattr(raiser, "api_key", None)
+    if key is not None:
+        return f"key:{key.pk}"
+    return f"user:{raiser.pk}"
 
 
 def _can_work_alerts(user) -> bool:
@@ -166,7 +181,7 @@ def alert_resolve_by_key(*, dedup_key: str, note: str = "") -> Alert | None:
             Alert.objects.select_for_update(of=("self",))
             .select_related("unit")
             .exclude(state=Alert.State.RESOLVED)
-            .filter(dedup_key=dedup_key)
+            .filter(dedup_key=dedup_key, raised_by="")
             .first()
         )
         if alert is None:

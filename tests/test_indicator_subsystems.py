@@ -1,15 +1,19 @@
 """A new indicator subsystem is a row: it reaches the registry, the API, the snapshot and the wall."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from indicators.models import Indicator, IndicatorSubsystem
 from ioc import registry
+from ioc.worktime import LOCAL_TZ
 
 pytestmark = pytest.mark.django_db
 
 
+@time_machine.travel(datetime(2026, 11, 25, 15, 0, tzinfo=LOCAL_TZ))
 def test_a_subsystem_added_as_data_appears_everywhere(client, people, city):
     IndicatorSubsystem.objects.create(
         code="transport", name="Giao thông công cộng", name_en="Public transport", order=10, icon="bus"

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from ioc.models import Alert
@@ -266,6 +267,7 @@ def test_the_sweep_raises_one_alert_per_unit_and_kind_and_is_idempotent(offices,
 # --- wall ---------------------------------------------------------------------------------------
 
 
+@time_machine.travel(datetime(2026, 11, 26, 10, 0, tzinfo=LOCAL_TZ))
 def test_the_wall_panel(offices, software, city):
     push(
         software,

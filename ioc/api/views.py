@@ -90,7 +90,7 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         unit = get_object_or_404(scope_for(request.user).units(), code=fields.pop("unit"))
-        alert, created = services.alert_raise(unit=unit, **fields)
+        alert, created = services.alert_raise(unit=unit, raised_by=request.user, **fields)
         return Response(AlertSerializer(alert).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=None, responses={200: AlertSerializer, 409: OpenApiResponse(description="Not open.")})

@@ -137,8 +137,10 @@ class Command(BaseCommand):
             due = due_at(received, procedure.duration_days or 1, DurationUnit.WORKING_DAYS, calendar)
             state["due_at"] = due.isoformat()
             outcome = rng.choices(["on_time", "late", "open", "supplement"], [70, 10, 12, 8])[0]
+            asked = calendar.add_working_time(received, timedelta(hours=2))
+            if outcome == "supplement" and asked >= now:
+                outcome = "open"  # received just before a long break (Tết): nobody has asked yet
             if outcome == "supplement":
-                asked = calendar.add_working_time(received, timedelta(hours=2))
                 answered = asked + timedelta(days=rng.uniform(0.5, 3))
                 state["supplements"] = [{"requested_at": asked.isoformat(), "supplied_at": None}]
                 state["status"] = 5
