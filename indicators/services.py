@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from indicators.models import Direction, Indicator, IndicatorSource, Observation, ObservationRevision, Station
 from indicators.periods import parse_period
-from ioc import bus
+from ioc import audit, bus
 from ioc.errors import ValidationError
 from ioc.models import SEVERITY_RANK, Alert, Unit
 from ioc.scope import Scope
@@ -291,6 +291,15 @@ def observations_ingest(
                 changed.append(observation)
         if changed:
             _after_changes(changed)
+        # One entry per batch, with how many values it created or replaced.
+        audit.record(
+            action="observations.ingest",
+            obj=Observation,
+            unit=scope.unit,
+            count=len(changed),
+            label=source,
+            detail={"items": len(items), "changed": len(changed)},
+        )
     return results
 
 
@@ -315,6 +324,7 @@ def indicator_source_set(*, api_key, subsystems: list[str], note: str = "") -> I
     source, _created = IndicatorSource.objects.update_or_create(
         api_key=api_key, defaults={"subsystems": sorted(set(subsystems)), "note": note}
     )
+    audit.record(action="indicator_source.set", obj=source, unit=api_key.unit)
     return source
 
 

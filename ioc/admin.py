@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from ioc import services
-from ioc.models import Alert, ApiKey, CalendarDay, Notification, Unit, User
+from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Unit, User
 
 
 @admin.register(Unit)
@@ -75,4 +75,44 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: nobody adds, changes or deletes an entry (the database refuses too)."""
+
+    list_display = [
+        "at",
+        "actor_label",
+        "kind",
+        "action",
+        "object_type",
+        "object_label",
+        "count",
+        "unit_code",
+        "client_address",
+    ]
+    list_filter = [
+        "kind",
+        "action",
+        "object_type",
+        ("user", admin.RelatedOnlyFieldListFilter),
+        ("api_key", admin.RelatedOnlyFieldListFilter),
+        ("unit", admin.RelatedOnlyFieldListFilter),
+        "at",
+    ]
+    search_fields = ["actor_label", "object_id", "object_label", "unit_code", "client_address"]
+    date_hierarchy = "at"
+    list_select_related = False
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    show_full_result_count = False  # no count(*) over a long history on every page
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

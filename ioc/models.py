@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -213,3 +214,49 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.channel} → {self.recipient}: {self.subject}"
+
+
+class AuditEntry(models.Model):
+    """One write by a person or an API key, or one read of a reporter's contact details. Append-only.
+
+    The object is named in text (type, id, label), never by a foreign key, so the entry outlives it;
+    the caller and the unit keep a text label beside a SET_NULL key for the same reason.
+    """
+
+    class Kind(models.TextChoices):
+        WRITE = "write", _("Write")
+        CONTACTS_READ = "contacts_read", _("Contacts read")
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.WRITE)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, verbose_name=_("API key"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(_("who"), max_length=150)
+    object_type = models.CharField(_("object type"), max_length=100, blank=True, db_index=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_label = models.CharField(_("object"), max_length=300, blank=True)
+    count = models.PositiveIntegerField(_("count"), default=1)
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unit_code = models.CharField(_("unit code"), max_length=32, blank=True)
+    unit_name = models.CharField(_("unit name"), max_length=200, blank=True)
+    client_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=8, blank=True)
+    path = models.CharField(_("path"), max_length=500, blank=True)
+    view = models.CharField(_("view"), max_length=200, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object")]
+
+    def __str__(self):
+        return f"{self.actor_label} {self.action} {self.object_label}".strip()

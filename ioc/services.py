@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import bus, geo, registry
+from ioc import audit, bus, geo, registry
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -116,6 +116,8 @@ def alert_raise(
                     if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
                         alert.severity = severity
                     alert.save(update_fields=["count", "last_seen_at", "severity"])
+                if raised_by is not None:
+                    audit.record(action="alert.raise" if created else "alert.repeat", obj=alert)
                 _announce(alert)
                 return alert, created
         except IntegrityError:
@@ -158,6 +160,7 @@ def alert_acknowledge(*, alert_id: int, user) -> Alert:
         alert.acknowledged_at = timezone.now()
         alert.acknowledged_by = user if getattr(user, "pk", None) and not hasattr(user, "api_key") else None
         alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
+        audit.record(action="alert.acknowledge", obj=alert)
         _announce(alert)
     return alert
 
@@ -171,6 +174,7 @@ def alert_resolve(*, alert_id: int, user, note: str = "") -> Alert:
         if alert.state == Alert.State.RESOLVED:
             raise Conflict(_("This alert is already resolved."))
         _close(alert, user=user if not hasattr(user, "api_key") else None, note=note)
+        audit.record(action="alert.resolve", obj=alert)
     return alert
 
 
@@ -243,6 +247,7 @@ def api_key_create(*, name: str, scopes: list[str], unit: Unit, created_by=None)
         unit=unit,
         created_by=created_by,
     )
+    audit.record(action="api_key.create", obj=key)
     return key, plain
 
 
@@ -252,4 +257,5 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
+            audit.record(action="api_key.revoke", obj=key)
     return key

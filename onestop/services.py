@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from ioc import bus
+from ioc import audit, bus
 from ioc.errors import ValidationError
 from ioc.ingest import text_field
 from ioc.models import Alert, Unit
@@ -284,6 +284,14 @@ def dossiers_upsert(*, items: list, scope: Scope) -> list[dict]:
                 result["id"] = stored[result["code"]].pk
         for unit in touched_units.values():
             bus.publish_kpis(subsystem=SUBSYSTEM, unit=unit)
+        # One entry per batch, with how many dossiers it created and updated.
+        audit.record(
+            action="dossiers.upsert",
+            obj=Dossier,
+            unit=scope.unit,
+            count=len(created) + len(changed),
+            detail={"items": len(items), "created": len(created), "updated": len(changed)},
+        )
     return results
 
 
@@ -382,6 +390,13 @@ def queue_figures_record(*, items: list, scope: Scope) -> list[dict]:
                 counter.save(update_fields=["waiting", "average_wait_minutes", "figures_at"])
                 bus.publish_kpis(subsystem=SUBSYSTEM, unit=counter.office.unit)
             results.append({"index": index, "status": "created" if made else "duplicate"})
+        audit.record(
+            action="queue_figures.record",
+            obj=QueueFigure,
+            unit=scope.unit,
+            count=sum(1 for r in results if r["status"] == "created"),
+            detail={"items": len(items)},
+        )
     return results
 
 

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from ioc import audit
 from reports.models import Category, CategoryGroup, DeadlinePolicy, Report, ReportEvent
 
 
@@ -49,3 +50,9 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The page shows the reporter's name, phone and email: that read goes into the audit log.
+        if obj is not None and (obj.reporter_name or obj.reporter_phone or obj.reporter_email):
+            audit.contacts_read(obj=obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import bus, geo, notify
+from ioc import audit, bus, geo, notify
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.models import Unit, User
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -91,6 +91,7 @@ def _event(report, action, *, user=None, note="", public=False, unit=None, from_
         note=note,
         public=public,
     )
+    audit.record(action="report." + str(action), obj=report, unit=unit or report.unit)
 
 
 def _policy(category: Category, level: str) -> tuple:

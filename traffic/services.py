@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from ioc import bus
+from ioc import audit, bus
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.ingest import text_field
 from ioc.models import SEVERITY_RANK, Unit
@@ -194,6 +194,15 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
             results[index] = {"index": index, "status": "accepted"}
         _health_changes(fresh)
         _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in fresh})
+        # One entry per batch, not per event: how many were stored and from which source.
+        audit.record(
+            action="camera_events.ingest",
+            obj=CameraEvent,
+            unit=scope.unit,
+            count=len(fresh),
+            label=source,
+            detail={"items": len(items), "events": len(rows), "heartbeats": len(heartbeats)},
+        )
     return results
 
 
@@ -455,6 +464,7 @@ def incident_acknowledge(*, incident_id: int, user) -> Incident:
         incident.status = Incident.Status.ACKNOWLEDGED
         incident.acknowledged_by, incident.acknowledged_at = user, timezone.now()
         incident.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
+        audit.record(action="incident.acknowledge", obj=incident)
         _announce_incident(incident)
     return incident
 
@@ -474,6 +484,7 @@ def incident_dispatch(*, incident_id: int, user, unit: Unit, note: str = "") -> 
         if incident.acknowledged_at is None:
             incident.acknowledged_by, incident.acknowledged_at = user, timezone.now()
         incident.save(update_fields=["status", "dispatched_to", "note", "acknowledged_by", "acknowledged_at"])
+        audit.record(action="incident.dispatch", obj=incident, detail={"dispatched_to": unit.code})
         _announce_incident(incident)
     return incident
 
@@ -485,6 +496,7 @@ def incident_resolve(*, incident_id: int, user, note: str = "", false_alarm: boo
         _require_open(incident)
         status = Incident.Status.FALSE_ALARM if false_alarm else Incident.Status.RESOLVED
         _close_incident(incident, status, note=note, user=user)
+        audit.record(action="incident.resolve", obj=incident, detail={"status": status})
     return incident
 
 

@@ -11,6 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from ioc import audit
 from ioc.api.views import ScopedViewSet
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
@@ -216,6 +217,8 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
             "phone": report.reporter_phone,
             "email": report.reporter_email,
         }
+        if any(data["reporter"].values()):
+            audit.contacts_read(obj=report)
         data["rating"] = report.rating
         # Where the operator would send it: the category's department, else the ward itself.
         data["suggested_unit"] = report.category.department.code if report.category.department_id else report.unit.code
