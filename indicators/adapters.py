@@ -6,10 +6,11 @@ A new source format is one small class: subclass `PullAdapter`, set `format`, wr
 
 import csv
 import io
-import json
 import urllib.request
 
 from django.utils.translation import gettext as _
+
+from ioc import ingest
 
 FETCH_TIMEOUT = 20  # seconds
 MAX_BYTES = 10 * 1024 * 1024
@@ -62,7 +63,7 @@ class JsonUrlAdapter(PullAdapter):
 
     def parse(self, body: bytes) -> list[dict]:
         try:
-            data = json.loads(body.decode("utf-8-sig"))
+            data = ingest.loads(body.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise AdapterError(_("Not JSON: %(error)s") % {"error": exc}) from exc
         if isinstance(data, dict):

@@ -9,12 +9,11 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ioc import audit, bus
 from ioc.errors import ValidationError
-from ioc.ingest import text_field
+from ioc.ingest import moment_field, text_field
 from ioc.models import Alert, Unit
 from ioc.scope import Scope
 from ioc.services import alert_raise, alert_resolve_by_key
@@ -75,14 +74,8 @@ class ItemError(Exception):
 
 
 def _moment(item, field, errors, now, required=False) -> datetime | None:
-    value = item.get(field)
-    if value in (None, ""):
-        if required:
-            errors[field] = _("This field is required.")
-        return None
-    moment = parse_datetime(value) if isinstance(value, str) else None
-    if moment is None or moment.tzinfo is None:
-        errors[field] = _("Give an ISO 8601 time with its time zone, e.g. 2026-11-26T08:15:00+07:00.")
+    moment = moment_field(item, field, errors, required=required)
+    if moment is None:
         return None
     if moment > now + FUTURE_TOLERANCE and field != "due_at":
         errors[field] = _("This time is in the future.")

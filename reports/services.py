@@ -238,6 +238,11 @@ def report_submit(
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel.")})
     reporter_email, reporter_phone = reporter_email.strip(), reporter_phone.strip()
+    reporter_name = reporter_name.strip()
+    for field, value in (("reporter_name", reporter_name), ("reporter_email", reporter_email)):
+        limit = Report._meta.get_field(field).max_length
+        if len(value) > limit:
+            raise ValidationError({field: _("At most %(n)s characters.") % {"n": limit}})
     if reporter_email:
         try:
             validate_email(reporter_email)
@@ -266,9 +271,9 @@ def report_submit(
             longitude=longitude,
             address=address,
             unit=located,
-            reporter_name=reporter_name.strip()[:120],
-            reporter_phone=reporter_phone.strip()[:20],
-            reporter_email=reporter_email.strip(),
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            reporter_email=reporter_email,
             channel=channel,
             status=Status.RECEIVED,
             received_at=now,

@@ -6,7 +6,6 @@ broker is trusted infrastructure inside the command centre's network (whoever ca
 already reach the cameras), so events are ingested with the EVERYTHING scope. See docs/cameras-mqtt.md.
 """
 
-import json
 import logging
 import math
 import threading
@@ -20,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
+from ioc import ingest
 from ioc.errors import ValidationError
 from ioc.scope import EVERYTHING
 from traffic import services
@@ -371,8 +371,8 @@ class Bridge:
     def handle(self, topic: str, payload: bytes) -> None:
         self.counters.add("received")
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = ingest.loads(payload)  # bounded depth, no NUL character
+        except (UnicodeDecodeError, ValueError):
             self.counters.add("skipped")
             logger.warning("MQTT message on %s is not JSON; skipped", topic, extra={"payload": _preview(payload)})
             return

@@ -8,12 +8,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from ioc import audit, bus
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ioc.ingest import text_field
+from ioc.ingest import moment_field, text_field
 from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
@@ -83,11 +82,8 @@ def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
     kind = kinds.get(item.get("kind")) if isinstance(item.get("kind"), str) else None
     if kind is None:
         errors["kind"] = _("Unknown event kind.")
-    occurred = item.get("occurred_at")
-    occurred_at = parse_datetime(occurred) if isinstance(occurred, str) else None
-    if occurred_at is None or occurred_at.tzinfo is None:
-        errors["occurred_at"] = _("Give an ISO 8601 time with its time zone, e.g. 2026-11-26T08:15:00+07:00.")
-    elif occurred_at > now + FUTURE_TOLERANCE:
+    occurred_at = moment_field(item, "occurred_at", errors, required=True)
+    if occurred_at is not None and occurred_at > now + FUTURE_TOLERANCE:
         errors["occurred_at"] = _("This time is in the future.")
     parsed = {
         "external_id": text_field(item, "external_id", 100, errors),

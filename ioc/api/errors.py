@@ -1,10 +1,19 @@
 """Turn service errors into clear 4xx answers; never a 500 for bad input."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ioc.api.parsers import BodyTooLarge
 from ioc.errors import Conflict, NotFound
 
 
@@ -18,4 +27,12 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc))
     elif isinstance(exc, Conflict):
         return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    elif isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        detail = _("Too many form fields or files: at most %(fields)s fields and %(files)s files.") % {
+            "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+        }
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     return drf_exception_handler(exc, context)

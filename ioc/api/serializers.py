@@ -44,7 +44,7 @@ class AlertRaiseSerializer(serializers.Serializer):
     subsystem = serializers.CharField(max_length=32)
     severity = serializers.ChoiceField(choices=Severity.choices)
     title = serializers.CharField(max_length=300)
-    detail = serializers.CharField(required=False, allow_blank=True, default="")
+    detail = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
     unit = serializers.CharField(max_length=32, help_text=_("Official code of the unit the alert is about."))
     dedup_key = serializers.CharField(max_length=200)
     subject_type = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -52,7 +52,7 @@ class AlertRaiseSerializer(serializers.Serializer):
 
 
 class AlertResolveSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
 class SubsystemSerializer(serializers.Serializer):

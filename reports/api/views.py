@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from ioc import audit
+from ioc.api.parsers import SafeJSONParser
 from ioc.api.views import ScopedViewSet
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
@@ -98,7 +99,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     filterset_class = ReportFilter
     scope_fields = ("unit", "assigned_unit")
     not_found_message = gettext_lazy("No such report.")
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
 
     def get_permissions(self):
         if self.action in ("create", "categories", "track", "rate", "reopen"):

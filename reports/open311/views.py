@@ -28,7 +28,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from ioc import geo
+from ioc import geo, ingest
 from ioc.auth import ApiKeyAuthentication, key_has_scope
 from ioc.errors import Conflict, NotFound
 from ioc.scope import scope_for
@@ -247,6 +247,11 @@ def _datetime_param(data, name: str):
     if value is None or timezone.is_naive(value):
         raise bad_request(
             _("%(name)s: use a W3C datetime with a timezone, e.g. 2026-05-12T08:00:00+07:00.") % {"name": name}
+        )
+    if not ingest.sane_moment(value):
+        raise bad_request(
+            _("%(name)s: use a date between the years %(first)s and %(last)s.")
+            % {"name": name, "first": ingest.FIRST_YEAR, "last": ingest.LAST_YEAR}
         )
     return value
 
