@@ -32,6 +32,50 @@ class MachinePrincipal:
         return self.username
 
 
+# --- What a key may do ---------------------------------------------------------------------------
+#
+# Every API view declares, per action (viewsets) or per HTTP method (plain views), the one scope a
+# key needs for it: `key_scopes = {"list": "reports:read", "create": "reports:write"}`. An action
+# that is not listed is refused to every key, whatever its scopes: a key can do exactly what its
+# scopes say and nothing else. The check runs when the key is authenticated, before any permission
+# class a view may override, so no view can forget it.
+
+ANY_KEY = "*"  # public reference data (units, categories, the subsystem list): any key may read it
+
+
+def key_scopes(**scopes: str):
+    """Declare the scopes of a plain `@api_view` view: `@key_scopes(get="onestop:read")`, outermost."""
+
+    def decorate(view):
+        cls = getattr(view, "cls", None)
+        if cls is None:
+            raise TypeError("key_scopes() goes above @api_view")
+        cls.key_scopes = scopes
+        return view
+
+    return decorate
+
+
+def required_key_scope(request) -> str | None:
+    """The scope a key needs for this request, or None when no key may make it."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    declared = getattr(view, "key_scopes", None) or {}
+    action = getattr(view, "action", None) or request.method.lower()
+    if action == "metadata" or request.method == "HEAD":  # OPTIONS and HEAD read like GET
+        action = getattr(view, "action_map", {}).get("get") or "get"
+    return declared.get(action)
+
+
+def authorize_key(request, key: ApiKey) -> None:
+    needed = required_key_scope(request)
+    if needed is None:
+        raise exceptions.PermissionDenied(_("API keys may not do this."))
+    if needed != ANY_KEY and needed not in key.scopes:
+        raise exceptions.PermissionDenied(
+            _("This API key may not do this (it needs the '%(scope)s' scope).") % {"scope": needed}
+        )
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -44,7 +88,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Bearer <key>'."))
-        return self.authenticate_key(parts[1])
+        principal, key = self.authenticate_key(parts[1])
+        authorize_key(request, key)
+        return principal, key
 
     @staticmethod
     def authenticate_key(plain: str):
@@ -73,16 +119,17 @@ def key_has_scope(request, scope: str) -> bool:
     return key is not None and scope in key.scopes
 
 
-def api_key_scope(scope: str):
-    """A permission class admitting API keys that carry `scope`."""
+def is_key(request) -> bool:
+    return getattr(request.user, "api_key", None) is not None
 
-    class HasApiKeyScope(permissions.BasePermission):
-        message = _("This API key may not do this (it needs the '%(scope)s' scope).") % {"scope": scope}
 
-        def has_permission(self, request, view):
-            return key_has_scope(request, scope)
+class KeyOnly(permissions.BasePermission):
+    """Machine endpoints (batch ingestion): only API keys; which key, `key_scopes` decides."""
 
-    return HasApiKeyScope
+    message = _("Only API keys may do this.")
+
+    def has_permission(self, request, view):
+        return is_key(request)
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

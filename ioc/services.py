@@ -12,7 +12,7 @@ from ioc import audit, bus, geo, registry
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
-from ioc.scope import Scope, scope_for
+from ioc.scope import scope_for
 from ioc.selectors import alert_state
 
 # --- Units ----------------------------------------------------------------------------------
@@ -137,11 +137,13 @@ def raiser_namespace(raiser) -> str:
 
 
 def _can_work_alerts(user) -> bool:
-    return has_role(user, ADMIN, OPERATOR, LEADER, UNIT_STAFF) or getattr(user, "api_key", None) is not None
+    return has_role(user, ADMIN, OPERATOR, LEADER, UNIT_STAFF)
 
 
-def _locked_alert_in_scope(alert_id: int, scope: Scope) -> Alert:
-    alert = scope.filter(Alert.objects.select_for_update(of=("self",)).select_related("unit"), "unit")
+def _locked_alert_in_scope(alert_id: int, user) -> Alert:
+    alert = scope_for(user).filter(Alert.objects.select_for_update(of=("self",)).select_related("unit"), "unit")
+    if getattr(user, "api_key", None) is not None:  # a machine works only the alerts it raised itself
+        alert = alert.filter(raised_by=raiser_namespace(user))
     alert = alert.filter(pk=alert_id).first()
     if alert is None:
         raise NotFound(_("No such alert."))
@@ -153,12 +155,12 @@ def alert_acknowledge(*, alert_id: int, user) -> Alert:
     if not _can_work_alerts(user):
         raise PermissionDenied(_("Your role cannot acknowledge alerts."))
     with transaction.atomic():
-        alert = _locked_alert_in_scope(alert_id, scope_for(user))
+        alert = _locked_alert_in_scope(alert_id, user)
         if alert.state != Alert.State.OPEN:
             raise Conflict(_("This alert is already %(state)s.") % {"state": alert.get_state_display().lower()})
         alert.state = Alert.State.ACKNOWLEDGED
         alert.acknowledged_at = timezone.now()
-        alert.acknowledged_by = user if getattr(user, "pk", None) and not hasattr(user, "api_key") else None
+        alert.acknowledged_by = user
         alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by"])
         audit.record(action="alert.acknowledge", obj=alert)
         _announce(alert)
@@ -167,10 +169,10 @@ def alert_acknowledge(*, alert_id: int, user) -> Alert:
 
 def alert_resolve(*, alert_id: int, user, note: str = "") -> Alert:
     """Close the alert by hand. Resolving twice is a conflict."""
-    if not _can_work_alerts(user):
+    if not (_can_work_alerts(user) or getattr(user, "api_key", None) is not None):
         raise PermissionDenied(_("Your role cannot resolve alerts."))
     with transaction.atomic():
-        alert = _locked_alert_in_scope(alert_id, scope_for(user))
+        alert = _locked_alert_in_scope(alert_id, user)
         if alert.state == Alert.State.RESOLVED:
             raise Conflict(_("This alert is already resolved."))
         _close(alert, user=user if not hasattr(user, "api_key") else None, note=note)
@@ -210,11 +212,20 @@ def _announce(alert: Alert) -> None:
 
 # --- API keys -------------------------------------------------------------------------------
 
+# Each scope is limited to the key's unit and everything below it. Write scopes write and read
+# nothing; read scopes read; citizens' identity needs its own scope on top of the read scope.
 API_KEY_SCOPES = {
-    "alerts:write": "raise alerts",
-    "reports:write": "submit field reports (Open311, partner apps)",
+    "alerts:read": "read the alert stream",
+    "alerts:write": "raise alerts, and resolve the ones the key raised",
+    "dashboard:read": "read the dashboard snapshot (the wall's figures)",
+    "reports:read": "read field reports, without the reporters' identity",
+    "reports:contacts": "with reports:read, also the reporters' name, phone and email",
+    "reports:write": "submit field reports (Open311, partner apps) and follow the ones submitted",
+    "traffic:read": "read cameras, incidents and camera events",
     "traffic:write": "push camera events and heartbeats",
+    "onestop:read": "read dossiers (without applicants), offices, counters, Decision 766 figures",
     "onestop:write": "push one-stop dossiers, counters and queues",
+    "indicators:read": "read indicators, observations, series and stations",
     "indicators:write": "push indicator observations",
 }
 

@@ -32,6 +32,9 @@ OPEN_STATUSES = (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.IN_PR
 # Statuses in which the handling unit works on it.
 WORKING_STATUSES = (Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)
 FINISHED_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE)
+# The one rule of what the public may see (portal list and map, Open311, photos, the submit answer):
+# reports an operator has triaged and not rejected. One awaiting triage (new or handed back) is not.
+PUBLISHED_STATUSES = tuple(s for s in Status if s not in (Status.RECEIVED, Status.REJECTED))
 
 
 class Channel(models.TextChoices):
@@ -188,7 +191,8 @@ class Report(models.Model):
 
     @property
     def is_triaged(self) -> bool:
-        return self.status not in (Status.RECEIVED, Status.REJECTED)
+        """Published: passed triage and not rejected (PUBLISHED_STATUSES)."""
+        return self.status in PUBLISHED_STATUSES
 
     @property
     def handling_unit(self) -> Unit:

@@ -27,6 +27,7 @@ from ioc.scope import Scope
 from reports.models import (
     FINISHED_STATUSES,
     OPEN_STATUSES,
+    PUBLISHED_STATUSES,
     WORKING_STATUSES,
     Level,
     Report,
@@ -37,6 +38,11 @@ from reports.models import (
 
 WALL_URGENT_LIMIT = 5
 WALL_SLOWEST_UNITS = 5
+
+
+def published_reports():
+    """The reports the public may see: PUBLISHED_STATUSES, everywhere the public reads."""
+    return Report.objects.filter(status__in=PUBLISHED_STATUSES)
 
 
 def reports_visible_to(scope: Scope):
@@ -112,8 +118,13 @@ def report_map(scope: Scope) -> list[dict]:
 DUPLICATE_LIMIT = 20
 
 
-def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
-    """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
+def duplicate_candidates(
+    *, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None, published_only=False
+):
+    """Open reports of the same category nearby and recent, nearest first, as (report, metres).
+
+    `published_only` for what a citizen is shown: only reports that passed triage.
+    """
     if latitude is None or longitude is None:
         return []
     radius = settings.IOC_REPORTS_DUPLICATE_RADIUS_M
@@ -128,6 +139,8 @@ def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, s
     )
     if scope is not None:
         queryset = scope.filter(queryset, "unit", "assigned_unit")
+    if published_only:
+        queryset = queryset.filter(status__in=PUBLISHED_STATUSES)
     if exclude_id:
         queryset = queryset.exclude(pk=exclude_id)
     # Nearest first in SQL (flat-earth distance is exact enough at tens of metres), then the true distance.
@@ -140,6 +153,17 @@ def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, s
     ]
     found = [(r, geo.distance_m(latitude, longitude, r.latitude, r.longitude)) for r in nearest]
     return [(r, d) for r, d in found if d <= radius]
+
+
+def similar_for_citizen(report: Report, limit: int = 5):
+    """What a citizen is told after submitting: published reports of the same kind nearby, as (report, m)."""
+    return duplicate_candidates(
+        category_id=report.category_id,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        exclude_id=report.pk,
+        published_only=True,
+    )[:limit]
 
 
 def _iso(value):

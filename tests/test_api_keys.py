@@ -59,7 +59,7 @@ def test_a_key_without_the_scope_is_403(city):
 
 
 def test_a_ward_key_cannot_reach_another_ward(city):
-    _, plain = services.api_key_create(name="ward-app", scopes=["alerts:write"], unit=city["binh_loc"])
+    _, plain = services.api_key_create(name="ward-app", scopes=["alerts:write", "alerts:read"], unit=city["binh_loc"])
     assert machine(plain).post("/api/v1/alerts/", ALERT, format="json").status_code == 404
     other = services.alert_raise(
         subsystem="traffic", severity="info", title="x", unit=city["long_khanh"], dedup_key="x"
@@ -100,7 +100,7 @@ def test_each_key_has_its_own_rate_limit(city, monkeypatch):
 
     monkeypatch.setattr(UserRateThrottle, "THROTTLE_RATES", {"user": "2/min", "anon": "100/min"})
     cache.clear()
-    first = machine(services.api_key_create(name="a", scopes=["alerts:write"], unit=city["province"])[1])
-    second = machine(services.api_key_create(name="b", scopes=["alerts:write"], unit=city["province"])[1])
+    first = machine(services.api_key_create(name="a", scopes=["alerts:read"], unit=city["province"])[1])
+    second = machine(services.api_key_create(name="b", scopes=["alerts:read"], unit=city["province"])[1])
     assert [first.get("/api/v1/alerts/").status_code for _ in range(3)] == [200, 200, 429]
     assert second.get("/api/v1/alerts/").status_code == 200

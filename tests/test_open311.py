@@ -91,9 +91,17 @@ def errors(response, code):
     return " ".join(e["description"] for e in body)
 
 
+def triaged(report, people, note=""):
+    """An operator accepts the report: from then on the public sees it."""
+    services.report_accept(report_id=report.pk, user=people["operator"], note=note)
+    return report
+
+
 def operator_handles(report, people, *, resolve=True):
     operator, staff = people["operator"], people["staff_lk"]
-    services.report_accept(report_id=report.pk, user=operator, note="Đã tiếp nhận, chuyển phường xử lý.")
+    report.refresh_from_db()
+    if report.status == Status.RECEIVED:
+        triaged(report, people, note="Đã tiếp nhận, chuyển phường xử lý.")
     services.report_assign(report_id=report.pk, user=operator, unit=report.unit)
     services.report_answer(report_id=report.pk, user=staff, text="Phường đã cử tổ công tác kiểm tra.")
     if resolve:
@@ -139,7 +147,11 @@ def test_services_and_their_definitions_through_the_client(georeport, categories
 def test_requests_through_the_client_follow_the_lifecycle(georeport, categories, people, submit):
     pothole, _ = submit()
     fire, _ = submit(category="fire", description="Cháy bãi rác sau chợ")
+    waiting, _ = submit(description="Chưa ai phân loại: không công khai")
     client = georeport()
+    assert client.get_service_requests() == []  # nothing is public before triage
+    triaged(pothole, people)
+    triaged(fire, people)
 
     everything = client.get_service_requests()
     assert {r["service_request_id"] for r in everything} == {pothole.tracking_code, fire.tracking_code}
@@ -190,6 +202,13 @@ def test_post_then_get_shows_open_with_its_deadline_then_closed_once_resolved(cl
     assert (report.reporter_name, report.reporter_phone) == ("Bình Trần Thị", "0987654321")
     assert report.events.get(action="submitted").actor_label == "apikey:partner-app"
 
+    # Its sender follows it by id before triage: only that it exists and how it stands.
+    [waiting] = get(client, f"requests/{report.tracking_code}.json").json()
+    assert waiting["status"] == "open" and waiting["service_code"] == "o-ga"
+    assert waiting["description"] is None and waiting["lat"] is None and waiting["address"] is None
+    assert get(client, "requests.json").json() == []
+
+    triaged(report, people)
     [shown] = get(client, f"requests/{report.tracking_code}.json").json()
     assert shown["status"] == "open"
     assert shown["expected_datetime"] == timezone.localtime(report.resolution_due_at).isoformat(timespec="seconds")
@@ -207,13 +226,15 @@ def test_post_then_get_shows_open_with_its_deadline_then_closed_once_resolved(cl
     assert closed["service_notice"] is None
 
 
-def test_a_rejected_request_is_closed_with_the_reason_and_nothing_else(client, key, categories, people):
+def test_a_rejected_request_is_closed_and_nothing_else(client, key, categories, people):
     code = post(client, key, description="Quảng cáo vay tiền nhanh").json()[0]["service_request_id"]
     report = Report.objects.get(tracking_code=code)
     services.report_reject(report_id=report.pk, user=people["operator"], reason="Tin rác, không phải phản ánh.")
     [shown] = get(client, f"requests/{code}.json").json()
-    assert shown["status"] == "closed" and shown["status_notes"] == "Tin rác, không phải phản ánh."
+    assert shown["status"] == "closed" and shown["status_notes"] is None
     assert shown["description"] is None and shown["lat"] is None and shown["address"] is None
+    assert "Tin rác" not in get(client, f"requests/{code}.json", extensions="true").content.decode()
+    assert get(client, "requests.json", status="closed").json() == []
 
 
 def test_tokens_resolve_at_once(client, key, categories):
@@ -317,10 +338,10 @@ def test_discovery(client):
 # --- searching ----------------------------------------------------------------------------------
 
 
-def test_the_window_is_the_last_90_days_and_never_longer(client, categories, submit):
-    old, _ = submit(description="Ổ gà cũ")
+def test_the_window_is_the_last_90_days_and_never_longer(client, categories, submit, people):
+    old = triaged(submit(description="Ổ gà cũ")[0], people)
     Report.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=100))
-    new, _ = submit()
+    new = triaged(submit()[0], people)
     assert [r["service_request_id"] for r in get(client, "requests.json").json()] == [new.tracking_code]
 
     start = timezone.localtime() - timedelta(days=120)
@@ -352,8 +373,8 @@ def test_service_request_ids_override_every_other_filter(client, categories, sub
     assert second.tracking_code not in {r["service_request_id"] for r in found}
 
 
-def test_page_and_page_size(client, categories, submit):
-    made = [submit(description=f"Ổ gà số {i}")[0] for i in range(5)]
+def test_page_and_page_size(client, categories, submit, people):
+    made = [triaged(submit(description=f"Ổ gà số {i}")[0], people) for i in range(5)]
     newest_first = [r.tracking_code for r in reversed(made)]
     pages = [
         [r["service_request_id"] for r in get(client, "requests.json", page=n, page_size=2).json()] for n in (1, 2, 3)
@@ -374,11 +395,14 @@ def test_extensions_add_the_public_timeline_only(client, categories, people, sub
     services.report_accept(report_id=report.pk, user=operator, note="Đã tiếp nhận.")
     services.report_assign(report_id=report.pk, user=operator, unit=report.unit)
     services.report_hand_back(report_id=report.pk, user=staff, reason="Lý do nội bộ của phường")
+    # Handed back, it waits for triage again and leaves the public list until an operator decides.
+    assert get(client, "requests.json").json() == []
+    services.report_accept(report_id=report.pk, user=operator, note="Đã tiếp nhận.")
     [plain] = get(client, f"requests/{report.tracking_code}.json").json()
     assert "notes" not in plain
     [extended] = get(client, f"requests/{report.tracking_code}.json", extensions="true").json()
     notes = extended["notes"]
-    assert [n["type"] for n in notes] == ["submitted", "accepted", "assigned"]
+    assert [n["type"] for n in notes] == ["submitted", "accepted", "assigned", "accepted"]
     assert notes[1]["description"] == "Đã tiếp nhận." and notes[1]["summary"]
     assert all(W3C_LOCAL.match(n["datetime"]) for n in notes)
     assert "Lý do nội bộ" not in get(client, "requests.json", extensions="true").content.decode()

@@ -2,7 +2,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from indicators import selectors, services
 from indicators.models import Indicator, Observation
 from ioc.api.views import ScopedViewSet
-from ioc.auth import api_key_scope
+from ioc.auth import KeyOnly, key_scopes
 from ioc.errors import NotFound
 from ioc.scope import Scope, scope_for
 
@@ -46,6 +46,7 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = selectors.indicators_visible()
     lookup_field = "code"
     filterset_fields = ["subsystem", "period"]
+    key_scopes = {"list": "indicators:read", "retrieve": "indicators:read"}
 
     class IndicatorSerializer(serializers.ModelSerializer):
         class Meta:
@@ -87,6 +88,7 @@ class ObservationViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     queryset = Observation.objects.select_related("indicator", "unit", "station")
     filterset_class = ObservationFilter
+    key_scopes = {"list": "indicators:read", "create": "indicators:write"}
 
     class ObservationSerializer(serializers.ModelSerializer):
         indicator = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -113,7 +115,7 @@ class ObservationViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     def get_permissions(self):
         if self.action == "create":
-            return [permissions.IsAuthenticated(), api_key_scope("indicators:write")()]
+            return [KeyOnly()]
         return super().get_permissions()
 
     @extend_schema(
@@ -169,6 +171,7 @@ def _unit_scope(request) -> Scope:
     ],
     responses={200: OpenApiResponse(description=_("The indicator's last periods, oldest first."))},
 )
+@key_scopes(get="indicators:read")
 @api_view(["GET"])
 def series(request):
     """One indicator's values over its last periods, for a sparkline, for a unit or your whole scope."""
@@ -194,6 +197,7 @@ def series(request):
 
 
 @extend_schema(responses={200: OpenApiResponse(description=_("Stations with position and latest readings."))})
+@key_scopes(get="indicators:read")
 @api_view(["GET"])
 def stations(request):
     """Monitoring stations in your scope with their position and latest readings (AQI with its band)."""

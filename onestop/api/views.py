@@ -2,12 +2,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
-from ioc.auth import api_key_scope
+from ioc.auth import KeyOnly, key_scopes
 from ioc.scope import Scope, scope_for
 from onestop import selectors, services
 from onestop.models import Counter, Dossier, Office, Procedure
@@ -110,10 +110,11 @@ class DossierViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
     filterset_class = DossierFilter
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
+    key_scopes = {"list": "onestop:read", "retrieve": "onestop:read", "create": "onestop:write"}
 
     def get_permissions(self):
         if self.action == "create":
-            return [permissions.IsAuthenticated(), api_key_scope("onestop:write")()]
+            return [KeyOnly()]
         return super().get_permissions()
 
     def get_serializer_class(self):
@@ -146,6 +147,7 @@ class DossierViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
 
 
 class OfficeViewSet(ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "onestop:read"}
     queryset = Office.objects.select_related("unit")
 
     class OfficeSerializer(serializers.ModelSerializer):
@@ -159,6 +161,7 @@ class OfficeViewSet(ScopedViewSet, mixins.ListModelMixin):
 
 
 class CounterViewSet(ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "onestop:read"}
     queryset = Counter.objects.select_related("office__unit", "camera")
     scope_fields = ("office__unit",)
 
@@ -185,6 +188,7 @@ class CounterViewSet(ScopedViewSet, mixins.ListModelMixin):
 
 
 class ProcedureViewSet(mixins.ListModelMixin, ScopedViewSet):
+    key_scopes = {"list": "onestop:read"}
     """The procedure catalogue (not scoped: the same for every unit)."""
 
     queryset = Procedure.objects.filter(active=True)
@@ -205,8 +209,9 @@ class ProcedureViewSet(mixins.ListModelMixin, ScopedViewSet):
     request={"application/json": serializers.JSONField()},
     responses={200: OpenApiResponse(description=_("One result per figure: created, duplicate or error."))},
 )
+@key_scopes(post="onestop:write")
 @api_view(["POST"])
-@permission_classes([permissions.IsAuthenticated, api_key_scope("onestop:write")])
+@permission_classes([KeyOnly])
 def queue_figures(request):
     """Queue figures from the ticketing system: `{"figures": [{counter, waiting, average_wait_minutes, at}]}`."""
     data = request.data
@@ -244,6 +249,7 @@ def _period(request):
     ],
     responses={200: OpenApiResponse(description=_("Decision 766 indicators, rates and group scores."))},
 )
+@key_scopes(get="onestop:read")
 @api_view(["GET"])
 def indicators(request):
     """Decision 766 indicators of a unit (and the units below it) for a period. See docs/onestop.md."""
@@ -254,6 +260,7 @@ def indicators(request):
     parameters=[OpenApiParameter("unit", str), *PERIOD_PARAMETERS],
     responses={200: OpenApiResponse(description=_("Receiving units by late rate, worst first."))},
 )
+@key_scopes(get="onestop:read")
 @api_view(["GET"])
 def ranking(request):
     """Receiving units by late rate in the period, worst first."""

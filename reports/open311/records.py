@@ -1,15 +1,16 @@
 """What Open311 shows of categories and reports: public information only.
 
-Never the reporter's name, phone or email; photos only once the report is triaged; nothing of a
-rejected report but its status and the reason given.
+The public rule (reports.models.PUBLISHED_STATUSES): a search lists only reports that passed triage;
+a report asked for by its id before that (its sender following it) shows only its id, service, status
+and dates. Never the reporter's name, phone or email; nothing of a rejected report but its status.
 """
 
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reports.models import OPEN_STATUSES, Category, Report, ReportEvent, Status
-from reports.selectors import photo_url
+from reports.models import OPEN_STATUSES, Category, Report, ReportEvent
+from reports.selectors import photo_url, published_reports
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Attributes offered for every service (GeoReport v2 "service definition").
@@ -76,9 +77,10 @@ def service_definition(category: Category) -> dict:
 # --- requests -----------------------------------------------------------------------------------
 
 
-def reports_for_open311():
+def reports_for_open311(*, published_only: bool = True):
     """Reports with what their Open311 record needs, in a fixed number of queries."""
-    return Report.objects.select_related("category", "unit", "assigned_unit").prefetch_related(
+    reports = published_reports() if published_only else Report.objects.all()
+    return reports.select_related("category", "unit", "assigned_unit").prefetch_related(
         "answers",
         "photos",
         Prefetch("events", queryset=ReportEvent.objects.filter(public=True), to_attr="public_events"),
@@ -121,26 +123,47 @@ def _media_url(report: Report, request) -> str | None:
     return request.build_absolute_uri(photo_url(photo)) if photo else None
 
 
+RECORD_FIELDS = (
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+)
+
+
 def service_request(report: Report, request, *, extensions: bool = False) -> dict:
-    rejected = report.status == Status.REJECTED
+    if not report.is_triaged:
+        return _unpublished_request(report)
     record = {
         "service_request_id": report.tracking_code,
         "status": open_or_closed(report.status),
         "status_notes": status_notes(report),
         "service_name": report.category.name,
         "service_code": report.category.code,
-        # A rejected report (spam, not a report) is not published; only its status and reason are.
-        "description": None if rejected else report.description,
+        "description": report.description,
         "agency_responsible": report.handling_unit.name,
         "service_notice": service_notice(report),
         "requested_datetime": w3c(report.received_at),
         "updated_datetime": w3c(report.updated_at),
         "expected_datetime": w3c(report.resolution_due_at),
-        "address": None if rejected else (report.address or None),
+        "address": report.address or None,
         "address_id": None,
         "zipcode": None,
-        "lat": None if rejected else report.latitude,
-        "long": None if rejected else report.longitude,
+        "lat": report.latitude,
+        "long": report.longitude,
         "media_url": _media_url(report, request),
     }
     if extensions:
@@ -154,3 +177,15 @@ def service_request(report: Report, request, *, extensions: bool = False) -> dic
             for event in _public_events(report)
         ]
     return record
+
+
+def _unpublished_request(report: Report) -> dict:
+    """A report not (or not yet) published, asked for by its id: that it exists and how it stands."""
+    shown = {
+        "service_request_id": report.tracking_code,
+        "status": open_or_closed(report.status),
+        "service_name": report.category.name,
+        "service_code": report.category.code,
+        "requested_datetime": w3c(report.received_at),
+    }
+    return {field: shown.get(field) for field in RECORD_FIELDS}

@@ -4,13 +4,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, serializers
+from rest_framework import mixins, serializers
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
-from ioc.auth import api_key_scope
+from ioc.auth import KeyOnly, key_scopes
 from ioc.models import Unit
 from ioc.scope import scope_for
 from traffic import selectors, services
@@ -56,8 +56,9 @@ def _principal_source(request) -> str:
     },
     examples=[EVENT_EXAMPLE],
 )
+@key_scopes(post="traffic:write")
 @api_view(["POST"])
-@permission_classes([permissions.IsAuthenticated, api_key_scope("traffic:write")])
+@permission_classes([KeyOnly])
 def ingest(request):
     """Camera events from a vendor system: one event, or a batch of up to 1,000 (`{"events": [...]}`).
 
@@ -99,6 +100,7 @@ def ingest(request):
 
 
 class CameraViewSet(ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "traffic:read", "map": "traffic:read"}
     queryset = Camera.objects.select_related("unit")
     filterset_fields = ["purpose", "health", "active"]
 
@@ -145,6 +147,7 @@ class IncidentFilter(filters.FilterSet):
 
 
 class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "traffic:read", "retrieve": "traffic:read"}
     """Camera incidents: folded events an operator acknowledges, dispatches and closes."""
 
     queryset = Incident.objects.select_related("camera__unit", "kind", "unit", "dispatched_to")
@@ -212,6 +215,7 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
 
 
 class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "traffic:read"}
     """Stored camera events in the caller's scope, newest first."""
 
     queryset = CameraEvent.objects.select_related("camera", "kind").order_by("-occurred_at")
