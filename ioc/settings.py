@@ -229,7 +229,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Intelligent Operations Center: field reports, cameras, one-stop offices, indicators.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"ReportLevelEnum": "reports.models.Level"},
+    "ENUM_NAME_OVERRIDES": {
+        "ReportLevelEnum": "reports.models.Level",
+        "DossierStatusEnum": "onestop.models.DossierStatus",
+        "DossierChannelEnum": "onestop.models.Channel",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # Swagger UI assets come from a Python package: command centres often sit on closed networks.

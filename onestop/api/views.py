@@ -10,6 +10,7 @@ from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
 from ioc.scope import Scope, scope_for
 from onestop import selectors, services
+from onestop.api.serializers import DossiersBody, QueueFiguresBody
 from onestop.models import Counter, Dossier, Office, Procedure
 from onestop.selectors import status_history
 
@@ -121,7 +122,7 @@ class DossierViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
         return DossierDetailSerializer if self.action == "retrieve" else DossierSerializer
 
     @extend_schema(
-        request={"application/json": serializers.JSONField()},
+        request={"application/json": DossiersBody},
         responses={
             200: OpenApiResponse(description=_("One result per dossier: created, updated, unchanged, stale or error."))
         },
@@ -206,7 +207,7 @@ class ProcedureViewSet(mixins.ListModelMixin, ScopedViewSet):
 
 
 @extend_schema(
-    request={"application/json": serializers.JSONField()},
+    request={"application/json": QueueFiguresBody},
     responses={200: OpenApiResponse(description=_("One result per figure: created, duplicate or error."))},
 )
 @key_scopes(post="onestop:write")

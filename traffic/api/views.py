@@ -14,6 +14,7 @@ from ioc.auth import KeyOnly, key_scopes
 from ioc.models import Unit
 from ioc.scope import scope_for
 from traffic import selectors, services
+from traffic.api.serializers import CameraEventsBody, CameraEventUploadSerializer
 from traffic.models import Camera, CameraEvent, Incident
 
 EVENT_EXAMPLE = OpenApiExample(
@@ -49,7 +50,7 @@ def _principal_source(request) -> str:
 
 
 @extend_schema(
-    request={"application/json": serializers.JSONField(), "multipart/form-data": serializers.JSONField()},
+    request={"application/json": CameraEventsBody, "multipart/form-data": CameraEventUploadSerializer},
     responses={
         200: OpenApiResponse(description=_("One result per event: created, duplicate or error.")),
         201: OpenApiResponse(description=_("A single event was stored.")),

@@ -1,0 +1,44 @@
+"""What a vendor system sends to POST /api/v1/traffic/events/, for the OpenAPI schema.
+
+Ingestion reads items with the cheap checks of traffic.services.parse_item; these serializers only
+describe the body (drf-spectacular), so the schema says what the endpoint takes.
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from traffic.models import CongestionLevel
+
+
+class CameraEventItemSerializer(serializers.Serializer):
+    camera = serializers.CharField(help_text=_("The camera's code."))
+    kind = serializers.CharField(help_text=_("An event kind code, e.g. red_light, congestion, heartbeat."))
+    occurred_at = serializers.DateTimeField(help_text=_("ISO 8601 with its time zone."))
+    external_id = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    plate = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    zone = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    snapshot_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    speed_kmh = serializers.FloatField(min_value=0, max_value=400, required=False, allow_null=True)
+    vehicle_count = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
+    score = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    congestion_level = serializers.ChoiceField(choices=CongestionLevel.choices, required=False, allow_blank=True)
+    avg_speed_kmh = serializers.FloatField(min_value=0, max_value=400, required=False, allow_null=True)
+    free_flow_kmh = serializers.FloatField(min_value=1, max_value=400, required=False, allow_null=True)
+    data = serializers.DictField(required=False, help_text=_("Anything else the vendor sends, kept as is."))
+
+
+class CameraEventUploadSerializer(CameraEventItemSerializer):
+    snapshot = serializers.ImageField(required=False, help_text=_("The snapshot image of a single event."))
+
+
+class CameraEventBatchSerializer(serializers.Serializer):
+    events = CameraEventItemSerializer(many=True, max_length=settings.IOC_CAMERA_BATCH_MAX, min_length=1)
+
+
+CameraEventsBody = PolymorphicProxySerializer(
+    component_name="CameraEventsBody",
+    serializers=[CameraEventBatchSerializer, CameraEventItemSerializer],
+    resource_type_field_name=None,
+)
