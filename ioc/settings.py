@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",
+    "csp",
     "ioc",
     "reports",
     "traffic",
@@ -117,6 +118,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "ioc.middleware.ClientAddressMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "ioc.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "ioc.middleware.LanguageMiddleware",
@@ -171,6 +175,27 @@ AXES_COOLOFF_TIME = env_int("IOC_LOGIN_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same client address as the API throttles and the logs (never a raw X-Forwarded-For).
+AXES_CLIENT_IP_CALLABLE = "ioc.clientaddr.client_address"
+
+
+def _address_list(name: str) -> list[str]:
+    from ioc.clientaddr import parse_networks
+
+    entries = env_list(name)
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: addresses or networks (CIDR) separated by commas, or *: {exc}") from None
+    return entries
+
+
+# Proxies whose X-Forwarded-For is believed (uvicorn gets the same list as --forwarded-allow-ips).
+IOC_TRUSTED_PROXIES = _address_list("IOC_TRUSTED_PROXIES")
+if "FORWARDED_ALLOW_IPS" in os.environ and env_list("FORWARDED_ALLOW_IPS") != IOC_TRUSTED_PROXIES:
+    raise ImproperlyConfigured("FORWARDED_ALLOW_IPS must be unset or equal IOC_TRUSTED_PROXIES (given to uvicorn)")
+# Callers from these addresses (monitoring) see /readyz in detail, as signed-in staff do.
+IOC_INTERNAL_ADDRESSES = _address_list("IOC_INTERNAL_ADDRESSES")
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -204,14 +229,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-    ],
+    "DEFAULT_THROTTLE_CLASSES": ["ioc.throttling.AnonRateThrottle", "ioc.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("IOC_THROTTLE_ANON", "60/min"),
         "user": env_str("IOC_THROTTLE_USER", "6000/min"),
+        # Citizens' reports: per device (or signed-in caller), under a ceiling per address (docs/security.md).
         "report_submit": env_str("IOC_THROTTLE_REPORT_SUBMIT", "30/hour"),
+        "report_submit_address": env_str("IOC_THROTTLE_REPORT_SUBMIT_ADDRESS", "600/hour"),
+        "report_submit_no_device": env_str("IOC_THROTTLE_REPORT_SUBMIT_NO_DEVICE", "10/hour"),
     },
     "DEFAULT_FILTER_BACKENDS": ["ioc.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "ioc.api.pagination.CheckedLimitOffsetPagination",
@@ -309,6 +334,34 @@ if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env_int("IOC_HSTS_SECONDS", 31536000, minimum=0)
 
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, never inline; style
+# attributes are allowed (bars' widths), style elements are not. /api/docs/ adds what Swagger UI needs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *filter(None, [_origin(IOC_MAP_TILES_URL.replace("{s}", "*"))])],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy: no camera or microphone (photos come through the file picker); position for the portal.
+IOC_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(self), payment=(), usb=()"
+
 # --- Logs: one JSON object per line on stdout ---------------------------------------------
 LOGGING = {
     "version": 1,
@@ -320,7 +373,8 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "filters": {"client_address": {"()": "ioc.middleware.ClientAddressLogFilter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["client_address"]}},
     "root": {"handlers": ["stdout"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

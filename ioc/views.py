@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from ioc import bus, registry
+from ioc.clientaddr import client_address, in_networks
 from ioc.models import WorkerHeartbeat
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 
@@ -44,7 +45,8 @@ def wall(request):
     )
 
 
-def _staff_page(request, template, active, **context):
+def staff_page(request, template, active, **context):
+    """A staff screen in the console's frame (navigation, map tiles)."""
     return render(
         request,
         template,
@@ -57,7 +59,7 @@ def _staff_page(request, template, active, **context):
     )
 
 
-def _require(request, *roles):
+def require_role(request, *roles):
     if not has_role(request.user, *roles):
         raise PermissionDenied
 
@@ -66,34 +68,34 @@ def _require(request, *roles):
 @login_required
 def console(request):
     """The operators' screen: the triage queue and the open alerts, live, keyboard first."""
-    _require(request, OPERATOR, ADMIN, LEADER)
-    return _staff_page(request, "ioc/console.html", "console", map=True)
+    require_role(request, OPERATOR, ADMIN, LEADER)
+    return staff_page(request, "ioc/console.html", "console", map=True)
 
 
 @never_cache
 @login_required
 def cameras(request):
     """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
-    _require(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
-    return _staff_page(request, "ioc/cameras.html", "cameras")
+    require_role(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
+    return staff_page(request, "ioc/cameras.html", "cameras")
 
 
 @never_cache
 @login_required
 def workspace(request):
     """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
-    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    return _staff_page(request, "ioc/workspace.html", "workspace")
+    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    return staff_page(request, "ioc/workspace.html", "workspace")
 
 
 @never_cache
 @login_required
 def report_list_page(request):
     """The reports behind a wall figure (leaders' drill-down), in the caller's scope."""
-    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
     figures = list(FIGURE_LABELS.items())
     figure = request.GET.get("figure", "")
-    return _staff_page(
+    return staff_page(
         request,
         "ioc/report_list.html",
         "reports",
@@ -101,20 +103,6 @@ def report_list_page(request):
         figure=figure,
         figure_label=FIGURE_LABELS.get(figure, ""),
         q=request.GET.get("q", ""),
-    )
-
-
-@never_cache
-@login_required
-def report_page(request, report_id: int):
-    """One report with its timeline; leaders give a directive here."""
-    _require(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    return _staff_page(
-        request,
-        "ioc/report_detail.html",
-        "reports",
-        report_id=report_id,
-        can_direct=has_role(request.user, LEADER, ADMIN),
     )
 
 
@@ -132,9 +120,17 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _sees_readiness_detail(request) -> bool:
+    """Signed-in staff and monitoring from IOC_INTERNAL_ADDRESSES; the public learns only ok or not."""
+    if request.user.is_authenticated:
+        return True
+    internal = settings.IOC_INTERNAL_ADDRESSES
+    return bool(internal) and in_networks(client_address(request), internal)
+
+
 @never_cache
 def readyz(request):
-    """Readiness: the database and Redis both answer."""
+    """Readiness: the database and Redis both answer (503 otherwise)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -156,6 +152,8 @@ def readyz(request):
         checks["redis"] = f"error: {exc.__class__.__name__}"
     beat = WorkerHeartbeat.objects.filter(name="worker").first() if checks["database"] == "ok" else None
     ready = all(value == "ok" for value in checks.values())
+    if not _sees_readiness_detail(request):
+        return JsonResponse({"status": "ok" if ready else "unavailable"}, status=200 if ready else 503)
     return JsonResponse(
         {
             "status": "ok" if ready else "unavailable",

@@ -7,11 +7,11 @@ name, phone or email, and nothing before triage.
 """
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, JsonResponse
@@ -25,13 +25,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
-from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
 
 from ioc.errors import Conflict, NotFound, ValidationError
 from ioc.models import Unit
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import EVERYTHING, scope_for
+from ioc.throttling import device_cookie_set
+from ioc.views import require_role, staff_page
 from reports import selectors, services
+from reports.limits import ReportSubmitThrottle, refusal_message, retry_after
 from reports.models import OPEN_STATUSES, Category, CategoryGroup, Channel, Report, ReportAnswer, ReportPhoto, Status
 
 
@@ -51,14 +53,29 @@ def photo(request, uid):
     return FileResponse(field.open("rb"), content_type=content_type)
 
 
+@never_cache
+@login_required
+def report_page(request, report_id: int):
+    """One report with its timeline; leaders give a directive here."""
+    # Outside the caller's scope the report does not exist for them: 404 before any role check.
+    if not selectors.reports_visible_to(scope_for(request.user)).filter(pk=report_id).exists():
+        raise Http404
+    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    return staff_page(
+        request,
+        "ioc/report_detail.html",
+        "reports",
+        report_id=report_id,
+        can_direct=has_role(request.user, LEADER, ADMIN),
+    )
+
+
 # --- the citizens' portal: shared helpers ------------------------------------------------------
 
 PAGE_SIZE = 25
 MAP_LIMIT = 1000
 ANSWER_EXCERPT = 200
 TERRITORIAL_KINDS = (Unit.Kind.WARD, Unit.Kind.COMMUNE, Unit.Kind.SPECIAL_ZONE)
-# Statuses the public sees: triaged and not rejected.
-HIDDEN_STATUSES = (Status.RECEIVED, Status.REJECTED)
 CLOSED_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.DUPLICATE)
 PERIOD_DAYS = {"7": 7, "30": 30, "90": 90, "365": 365}
 SENT_COOKIE = "ioc_report_sent"
@@ -166,16 +183,6 @@ class ReportForm(forms.Form):
 LOCATION_FIELDS = ("latitude", "longitude", "location")
 
 
-class _SubmitThrottle(ScopedRateThrottle):
-    """The API's submission throttle: same scope, same rate setting, same budget per person or address."""
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
-
-
-_SUBMIT_VIEW = SimpleNamespace(throttle_scope="report_submit")
-
-
 def _category_groups():
     categories = Category.objects.filter(active=True).select_related("group")
     groups: dict[int, dict] = {}
@@ -221,16 +228,29 @@ def _render_form(request, form, errors=None, *, photos_dropped=False, status=200
 @require_http_methods(["GET", "POST"])
 def report_form(request):
     """Report a problem: category, description, photos, a location (GPS, the map, or a commune/ward)."""
+    response = _report_form(request)
+    # This browser's own submission allowance (docs/security.md), so neighbours behind one address do not share one.
+    device_cookie_set(request, response)
+    return response
+
+
+def _report_form(request):
     if request.method == "GET":
         return _render_form(request, ReportForm())
 
     form = ReportForm(request.POST)
     photos = request.FILES.getlist("photos")
-    throttle = _SubmitThrottle()
-    if not throttle.allow_request(request, _SUBMIT_VIEW):
-        minutes = max(1, round((throttle.wait() or 60) / 60))
-        message = _("Too many reports from this connection. Please try again in %(n)s minutes.") % {"n": minutes}
-        return _render_form(request, form, {"__all__": [message]}, photos_dropped=bool(photos), status=429)
+    throttle = ReportSubmitThrottle()
+    if not throttle.allow_request(request, None):
+        wait = throttle.wait()
+        message = refusal_message(wait)
+        if "application/json" in request.headers.get("Accept", ""):
+            # The portal's script sent it: it keeps the form as it is, photos included, and shows the message.
+            response = JsonResponse({"detail": message, "retry_after": int(retry_after(wait))}, status=429)
+        else:
+            response = _render_form(request, form, {"__all__": [message]}, photos_dropped=bool(photos), status=429)
+        response["Retry-After"] = retry_after(wait)
+        return response
     if not form.is_valid():
         return _render_form(request, form, form.errors, photos_dropped=bool(photos))
     data = form.cleaned_data
@@ -277,9 +297,7 @@ def report_sent(request):
         report = services.report_for_citizen(tracking_code=code, secret=secret)
     except NotFound:
         return redirect("portal:home")
-    similar = selectors.duplicate_candidates(
-        category_id=report.category_id, latitude=report.latitude, longitude=report.longitude, exclude_id=report.pk
-    )
+    similar = selectors.similar_for_citizen(report)
     context = {
         "code": report.tracking_code,
         "secret": secret,
@@ -288,7 +306,7 @@ def report_sent(request):
         "unit": _name(report.unit),
         "response_due_at": report.response_due_at,
         "similar": [
-            {"code": r.tracking_code, "status": r.get_status_display(), "distance": round(d)} for r, d in similar[:5]
+            {"code": r.tracking_code, "status": r.get_status_display(), "distance": round(d)} for r, d in similar
         ],
     }
     return _no_referrer(render(request, "reports/portal/report_sent.html", context))
@@ -460,7 +478,7 @@ def _public_queryset():
     """Reports anyone may see (triaged, not rejected), with public fields only."""
     latest_answer = ReportAnswer.objects.filter(report=OuterRef("pk")).order_by("-at", "-pk").values("text")[:1]
     return (
-        Report.objects.exclude(status__in=HIDDEN_STATUSES)
+        selectors.published_reports()
         .select_related("category", "unit", "assigned_unit")
         .only(
             "tracking_code",

@@ -139,3 +139,13 @@ def on_server(function, **kwargs):
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(call).result()
+
+
+def watch_policy_violations(page) -> list[str]:
+    """Content-Security-Policy violations and script errors on a page: a refused script fails silently."""
+    found: list[str] = []
+    page.on(
+        "console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on("pageerror", lambda error: found.append(f"page error: {error}"))
+    return found

@@ -12,7 +12,8 @@ from ioc.tasks import worker_heartbeat
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_worker_runs_the_heartbeat_task_through_redis(client):
+def test_worker_runs_the_heartbeat_task_through_redis(client, settings):
+    settings.IOC_INTERNAL_ADDRESSES = ["127.0.0.1"]  # monitoring from here sees the detail
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         worker_heartbeat.delay()
         deadline = time.monotonic() + 20

@@ -4,7 +4,15 @@ ward's workspace, and back to the citizen's tracking page, live at every step.""
 import pytest
 
 from reports.models import Report, Status
-from tests.browser import asgi_server, browser, collected_static, log_in, on_server, with_real_password  # noqa: F401
+from tests.browser import (  # noqa: F401  (fixtures)
+    asgi_server,
+    browser,
+    collected_static,
+    log_in,
+    on_server,
+    watch_policy_violations,
+    with_real_password,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,14 +40,17 @@ def test_citizen_to_operator_to_ward_and_back(categories, people, collected_stat
         on_server(with_real_password, user=people[who], password=PASSWORD)
     with asgi_server() as url:
         operator = browser.new_context(viewport=DESK).new_page()
+        violations = [watch_policy_violations(operator)]
         log_in(operator, url, "operator", PASSWORD, "/console/")
         operator.locator('#connection[data-state="connected"]').wait_for(timeout=10_000)
         ward = browser.new_context(viewport=DESK).new_page()
+        violations.append(watch_policy_violations(ward))
         log_in(ward, url, "staff_26080", PASSWORD, "/workspace/")
         ward.locator('#connection[data-state="connected"]').wait_for(timeout=10_000)
 
         # 1. The citizen reports from a phone, with a photo.
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+        violations.append(watch_policy_violations(phone))
         phone.goto(f"{url}/report/")
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits 360 px
         phone.select_option("#id_category", "o-ga")
@@ -75,3 +86,5 @@ def test_citizen_to_operator_to_ward_and_back(categories, people, collected_stat
         phone.goto(f"{url}/track/?code={code}&secret={secret}")
         phone.get_by_text("Phường đã cử tổ công tác vá ổ gà").wait_for(timeout=10_000)
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # The Content-Security-Policy refused nothing the portal, the console or the workspace needs.
+    assert [seen for page in violations for seen in page] == []

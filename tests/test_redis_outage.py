@@ -30,7 +30,8 @@ def own_redis(tmp_path, settings):
     channel_layers.backends.clear()
 
 
-def test_with_redis_stopped_the_write_commits_and_the_api_answers(city, people, api_as, own_redis, client):
+def test_with_redis_stopped_the_write_commits_and_the_api_answers(city, people, api_as, own_redis, client, settings):
+    settings.IOC_INTERNAL_ADDRESSES = ["127.0.0.1"]  # readiness in detail, as monitoring sees it
     operator = api_as(people["operator"])
     body = {
         "subsystem": "traffic",

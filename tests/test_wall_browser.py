@@ -9,6 +9,7 @@ from tests.browser import (  # noqa: F401  (fixtures)
     collected_static,
     log_in,
     on_server,
+    watch_policy_violations,
     with_real_password,
 )
 from tests.conftest import PASSWORD
@@ -48,6 +49,7 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
     browser_page,  # noqa: F811
 ):
     page = browser_page
+    violations = watch_policy_violations(page)
     with asgi_server() as url:
         log_in(page, url, "leader", PASSWORD, "/wall/")
 
@@ -79,6 +81,7 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
         badge.and_(page.locator('[data-count="1"]')).wait_for(timeout=2_000)
         assert page.title().startswith("(1)")
         page.screenshot(path=str(screenshot_path()))
+    assert violations == []  # the Content-Security-Policy refused nothing the wall needs
 
 
 def screenshot_path():

@@ -6,19 +6,22 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from ioc import audit
 from ioc.api.parsers import SafeJSONParser
 from ioc.api.views import ScopedViewSet
+from ioc.auth import ANY_KEY, is_key, key_has_scope
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
 from ioc.scope import scope_for
+from ioc.throttling import DEVICE_HEADER, device_token_issue
 from reports import selectors, services
 from reports.api import serializers as s
+from reports.limits import ReportSubmitThrottle, refusal_message, retry_after
 from reports.models import Category, Channel, Report
 
 SUBMIT_EXAMPLE = OpenApiExample(
@@ -91,6 +94,14 @@ class ReportFilter(filters.FilterSet):
         return queryset.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
 
 
+class SubmissionThrottled(Throttled):
+    """429 with Retry-After and a sentence that says when the citizen can send again."""
+
+    def __init__(self, wait):
+        super().__init__(detail=refusal_message(wait))
+        self.wait = int(retry_after(wait))
+
+
 class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     """Field reports: citizens submit and follow; staff triage and handle within their scope."""
 
@@ -100,17 +111,34 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     scope_fields = ("unit", "assigned_unit")
     not_found_message = gettext_lazy("No such report.")
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    # Keys read without the reporters' identity (that needs reports:contacts too) and take no step.
+    key_scopes = {
+        "categories": ANY_KEY,
+        "create": "reports:write",
+        "track": "reports:write",
+        "rate": "reports:write",
+        "reopen": "reports:write",
+        "list": "reports:read",
+        "queue": "reports:read",
+        "map": "reports:read",
+        "retrieve": "reports:read",
+        "duplicates": "reports:read",
+    }
 
     def get_permissions(self):
-        if self.action in ("create", "categories", "track", "rate", "reopen"):
+        if self.action in ("create", "categories", "track", "rate", "reopen", "device"):
             return [permissions.AllowAny()]
         return super().get_permissions()
 
     def get_throttles(self):
         if self.action == "create":
-            self.throttle_scope = "report_submit"
-            return [ScopedRateThrottle()]
+            return [ReportSubmitThrottle()]
         return super().get_throttles()
+
+    def throttled(self, request, wait):
+        if self.action == "create":
+            raise SubmissionThrottled(wait)
+        super().throttled(request, wait)
 
     # --- citizens -----------------------------------------------------------------------------
 
@@ -158,6 +186,17 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         """The categories a citizen can choose from."""
         categories = Category.objects.filter(active=True).select_related("group")
         return Response(s.CategorySerializer(categories, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses={201: OpenApiResponse(description=_("A device token and the header to send it in."))},
+        auth=[],
+    )
+    @action(detail=False, methods=["post"])
+    def device(self, request):
+        """A device token for a citizens' app: send it as the X-IOC-Device header with each report, so the
+        app has its own allowance instead of sharing its address's (a commune office, a mobile carrier)."""
+        return Response({"device_token": device_token_issue(), "header": DEVICE_HEADER}, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[OpenApiParameter("secret", str, description=_("The secret given at submission."))],
@@ -213,13 +252,14 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         report = get_object_or_404(self.get_queryset(), pk=pk)
         data = selectors.report_live_state(report)
         data["description"] = report.description
-        data["reporter"] = {
-            "name": report.reporter_name,
-            "phone": report.reporter_phone,
-            "email": report.reporter_email,
-        }
-        if any(data["reporter"].values()):
-            audit.contacts_read(obj=report)
+        if not is_key(request) or key_has_scope(request, "reports:contacts"):
+            data["reporter"] = {
+                "name": report.reporter_name,
+                "phone": report.reporter_phone,
+                "email": report.reporter_email,
+            }
+            if any(data["reporter"].values()):
+                audit.contacts_read(obj=report)
         data["rating"] = report.rating
         # Where the operator would send it: the category's department, else the ward itself.
         data["suggested_unit"] = report.category.department.code if report.category.department_id else report.unit.code

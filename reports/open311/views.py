@@ -25,13 +25,13 @@ from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from ioc import geo, ingest
-from ioc.auth import ApiKeyAuthentication, key_has_scope
+from ioc.auth import ANY_KEY, ApiKeyAuthentication, authorize_key, key_has_scope
 from ioc.errors import Conflict, NotFound
 from ioc.scope import scope_for
+from ioc.throttling import UserRateThrottle
 from reports import services
 from reports.models import FINISHED_STATUSES, OPEN_STATUSES, Category, Channel, Report, ReportEvent
 from reports.open311 import records, xml
@@ -122,6 +122,7 @@ class _ExtensionDecides(DefaultContentNegotiation):
 
 class Open311View(APIView):
     permission_classes = [permissions.AllowAny]
+    key_scopes = {"get": ANY_KEY, "post": WRITE_SCOPE}  # reading is public; submitting needs the scope
     content_negotiation_class = _ExtensionDecides
     schema = None  # described by the GeoReport v2 specification, not in the IOC's OpenAPI schema
 
@@ -215,7 +216,9 @@ class FormApiKeyAuthentication(BaseAuthentication):
         plain = request.data.get("api_key") or request.query_params.get("api_key")
         if not plain or "\x00" in str(plain):
             raise exceptions.AuthenticationFailed(_("An api_key is required to submit a request."))
-        return ApiKeyAuthentication.authenticate_key(str(plain).strip())
+        principal, key = ApiKeyAuthentication.authenticate_key(str(plain).strip())
+        authorize_key(request, key)
+        return principal, key
 
 
 class CanSubmitReports(permissions.BasePermission):
@@ -324,8 +327,9 @@ class RequestListView(Open311View):
         params = request.query_params
         page_size = min(_positive_int(params, "page_size", MAX_PAGE_SIZE), MAX_PAGE_SIZE)
         page = _positive_int(params, "page", 1)
-        reports = records.reports_for_open311()
         ids = _list_param(params, "service_request_id")
+        # Asked for by id (its sender following it), a report shows even before triage, as a bare record.
+        reports = records.reports_for_open311(published_only=not ids)
         if ids:  # overrides every other filter
             reports = reports.filter(tracking_code__in=[i.upper() for i in ids])
         else:
@@ -433,7 +437,9 @@ class RequestListView(Open311View):
 
 class RequestDetailView(Open311View):
     def get(self, request, fmt, service_request_id):
-        report = records.reports_for_open311().filter(tracking_code=service_request_id.upper()).first()
+        report = (
+            records.reports_for_open311(published_only=False).filter(tracking_code=service_request_id.upper()).first()
+        )
         if report is None:
             raise Open311Error(404, _("No request with the id “%(id)s”.") % {"id": service_request_id})
         record = records.service_request(report, request, extensions=_extensions(request.query_params))

@@ -140,7 +140,9 @@
       }
     });
 
-    // One press sends once, even on a slow connection.
+    // One press sends once, even on a slow connection. Sent from here, a refusal for sending too
+    // often (429) leaves the form as it is, photos included, and says when to send.
+    var refused = document.getElementById("submit-refused");
     form.addEventListener("submit", function (event) {
       if (!photos.checkValidity()) {
         event.preventDefault();
@@ -148,8 +150,42 @@
         return;
       }
       var button = document.getElementById("submit-report");
+      var label = button.textContent;
       button.disabled = true;
       button.textContent = form.dataset.msgSending;
+      if (!window.fetch || !window.FormData) return; // the ordinary form post
+      event.preventDefault();
+      refused.hidden = true;
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        headers: { Accept: "application/json, text/html;q=0.9" },
+      })
+        .then(function (response) {
+          if (response.status === 429 && /json/.test(response.headers.get("Content-Type") || "")) {
+            return response.json().then(function (data) {
+              refused.textContent = data.detail;
+              refused.hidden = false;
+              refused.focus();
+              button.disabled = false;
+              button.textContent = label;
+            });
+          }
+          if (response.redirected) {
+            window.location.assign(response.url); // the confirmation
+            return null;
+          }
+          // The form again, with what the server found wrong: show it as an ordinary post would.
+          return response.text().then(function (html) {
+            document.open();
+            document.write(html);
+            document.close();
+          });
+        })
+        .catch(function () {
+          form.submit(); // the connection failed: try the ordinary way
+        });
     });
 
     var summary = document.getElementById("error-summary");

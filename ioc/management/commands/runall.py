@@ -50,7 +50,12 @@ class Command(BaseCommand):
                 str(port),
                 "--workers",
                 str(settings.IOC_WEB_WORKERS),
-                "--proxy-headers",
+                # Forwarding headers only from IOC_TRUSTED_PROXIES, the list the application trusts too.
+                *(
+                    ["--proxy-headers", "--forwarded-allow-ips", ",".join(settings.IOC_TRUSTED_PROXIES)]
+                    if settings.IOC_TRUSTED_PROXIES
+                    else ["--no-proxy-headers"]
+                ),
                 # Idle connections stay open longer than clients and proxies reuse them (uvicorn: 5 s).
                 "--timeout-keep-alive",
                 "75",
