@@ -9,10 +9,13 @@ Rows are append-only in the database too: see migration ioc/0004.
 """
 
 import contextvars
+import ipaddress
 from dataclasses import dataclass, field
 
 from django.db import models
 from django.utils import timezone
+
+from ioc import clientaddr
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 # Signing in and out and choosing a language change no object: axes and the session cover them.
@@ -23,8 +26,12 @@ _current: contextvars.ContextVar["RequestContext | None"] = contextvars.ContextV
 
 
 def client_address(request) -> str | None:
-    """The caller's address. The one place to change when requests arrive through a proxy."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The caller's address, decided once for the whole project (trusted proxies: ioc.clientaddr)."""
+    address = clientaddr.client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # unknown, or not an address: the entry keeps the path and the caller
+        return None
 
 
 @dataclass
@@ -64,7 +71,9 @@ def _unit_of(obj):
 
     if isinstance(obj, Unit):
         return obj
-    return getattr(obj, "unit", None) if isinstance(obj, models.Model) else None
+    if not isinstance(obj, models.Model):
+        return None
+    return getattr(obj, "unit", None) or getattr(obj, "home_unit", None)  # a user's unit is their home unit
 
 
 def _write(context: RequestContext, *, kind, action, obj=None, unit=None, count=1, label="", detail=None, about=None):

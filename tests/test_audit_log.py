@@ -55,6 +55,16 @@ def test_a_ward_staff_step_names_who_what_which_report_unit_and_address(submit, 
     ]
 
 
+def test_behind_a_trusted_proxy_the_address_is_the_forwarded_client(submit, people, api_as, settings):
+    settings.IOC_TRUSTED_PROXIES = ["10.0.0.1"]
+    report, _secret = submit()
+    api_as(people["operator"]).get(
+        f"/api/v1/reports/{report.pk}/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"{WARD_PC}, 10.0.0.1"
+    )
+    api_as(people["operator"]).get(f"/api/v1/reports/{report.pk}/", REMOTE_ADDR=VENDOR, HTTP_X_FORWARDED_FOR=WARD_PC)
+    assert list(AuditEntry.objects.order_by("pk").values_list("client_address", flat=True)) == [WARD_PC, VENDOR]
+
+
 def test_an_operator_acknowledging_an_alert(city, people, api_as):
     alert, _ = ioc_services.alert_raise(
         subsystem="traffic", severity="warning", title="Ùn tắc QL1A", unit=city["long_khanh"], dedup_key="k"
@@ -244,3 +254,20 @@ def test_admins_filter_the_log_and_cannot_change_it(submit, people, api_as, clie
     assert client.post(f"/admin/ioc/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     entry.refresh_from_db()
     assert entry.actor_label == "staff_26080"
+
+
+def test_an_admin_deletion_keeps_what_was_deleted(categories, people, client):
+    from reports.models import CategoryGroup
+
+    group = CategoryGroup.objects.create(code="moi-truong", name="Môi trường")
+    client.force_login(people["admin"])
+    response = client.post(f"/admin/reports/categorygroup/{group.pk}/delete/", {"post": "yes"}, REMOTE_ADDR=CONSOLE_PC)
+    assert response.status_code == 302 and not CategoryGroup.objects.filter(pk=group.pk).exists()
+
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor_label, entry.client_address) == ("admin.delete", "admin", CONSOLE_PC)
+    assert (entry.object_type, entry.object_id, entry.object_label) == (
+        "reports.categorygroup",
+        str(group.pk),
+        "Môi trường",
+    )
