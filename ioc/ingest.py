@@ -41,7 +41,7 @@ def check_json(data, *, max_depth: int = JSON_MAX_DEPTH) -> None:
         if isinstance(value, str):
             if NUL in value:
                 raise HostileJSON(
-                    _("%(where)s: text may not contain the NUL character (U+0000).") % {"where": where or "body"}
+                    _("%(name)s: text may not contain the NUL character (U+0000).") % {"name": where or "body"}
                 )
             continue
         if not isinstance(value, dict | list):
@@ -53,8 +53,8 @@ def check_json(data, *, max_depth: int = JSON_MAX_DEPTH) -> None:
                 place = f"{where}.{key}" if where else str(key)
                 if NUL in key:
                     raise HostileJSON(
-                        _("%(where)s: text may not contain the NUL character (U+0000).")
-                        % {"where": place.replace(NUL, "\\u0000")}
+                        _("%(name)s: text may not contain the NUL character (U+0000).")
+                        % {"name": place.replace(NUL, "\\u0000")}
                     )
                 stack.append((inner, depth + 1, place))
         else:

@@ -300,6 +300,8 @@ IOC_PHOTO_MAX_SIDE = env_int("IOC_PHOTO_MAX_SIDE", 2560, minimum=320)
 IOC_PHOTOS_PER_REPORT = env_int("IOC_PHOTOS_PER_REPORT", 5, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest body any request may announce; 0: all photos of one report plus its form fields (ioc.hostile).
+IOC_MAX_REQUEST_BODY = env_int("IOC_MAX_REQUEST_BODY", 0, minimum=0)
 
 # Cameras
 IOC_CAMERA_ALERT_SEVERITY = env_str("IOC_CAMERA_ALERT_SEVERITY", "warning")
