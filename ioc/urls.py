@@ -2,9 +2,9 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from ioc import views
+from ioc.api import views as api_views
 from reports import views as report_views
 from reports.urls import portal_urlpatterns
 
@@ -32,11 +32,11 @@ urlpatterns = [
     path("api/v1/", include("ioc.api.urls")),
     path("reports/", include("reports.urls")),
     path("open311/v2/", include("reports.open311.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", api_views.SchemaView.as_view(), name="schema"),
     # Swagger UI's start script as a file of its own (no inline script); its page carries one <style>.
     path(
         "api/docs/",
-        csp_update({"style-src": ["'unsafe-inline'"]})(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+        csp_update({"style-src": ["'unsafe-inline'"]})(api_views.SwaggerView.as_view(url_name="schema")),
         name="swagger-ui",
     ),
 ]

@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ from ioc.api.serializers import (
     SubsystemSerializer,
     UnitSerializer,
 )
-from ioc.auth import key_has_scope
+from ioc.auth import ANY_KEY, key_has_scope, key_scopes
 from ioc.errors import NotFound
 from ioc.models import Alert, Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
@@ -30,6 +31,19 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):
         return scope_for(self.request.user).filter(super().get_queryset(), *self.scope_fields)
+
+    def check_permissions(self, request):
+        # An object outside the caller's scope is not found, whatever the caller's role: answer 404
+        # before any role check could answer 403 and so tell that the object exists.
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        if lookup is not None and request.user.is_authenticated:
+            try:
+                found = self.get_queryset().filter(**{self.lookup_field: lookup}).exists()
+            except (TypeError, ValueError):
+                found = False
+            if not found:
+                raise NotFound(self.not_found_message)
+        super().check_permissions(request)
 
     def object_id(self, pk) -> int:
         """The id in the URL for a service call; one that is not a number is simply not found."""
@@ -46,6 +60,7 @@ class UnitViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixi
     serializer_class = UnitSerializer
     lookup_field = "code"
     filterset_fields = ["kind"]
+    key_scopes = {"list": ANY_KEY, "retrieve": ANY_KEY}
 
     def get_queryset(self):
         return scope_for(self.request.user).units().select_related("parent")
@@ -77,6 +92,8 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
     serializer_class = AlertSerializer
     not_found_message = gettext_lazy("No such alert.")
     filterset_class = AlertFilter
+    # A key resolves only the alerts it raised itself (the service checks); acknowledging is for people.
+    key_scopes = {"list": "alerts:read", "retrieve": "alerts:read", "create": "alerts:write", "resolve": "alerts:write"}
 
     def get_permissions(self):
         if self.action == "create":
@@ -108,7 +125,18 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
         return Response(AlertSerializer(alert).data)
 
 
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema: public, so any key may read it too."""
+
+    key_scopes = {"get": ANY_KEY}
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    key_scopes = {"get": ANY_KEY}
+
+
 @extend_schema(responses=SubsystemSerializer(many=True))
+@key_scopes(get=ANY_KEY)
 @api_view(["GET"])
 def subsystem_list(request):
     """The enabled subsystems, in wall order."""
@@ -116,6 +144,7 @@ def subsystem_list(request):
 
 
 @extend_schema(responses={200: OpenApiResponse(description="Figures and open alerts for the caller's scope.")})
+@key_scopes(get="dashboard:read")
 @api_view(["GET"])
 @permission_classes([permissions.IsAuthenticated])
 def dashboard_snapshot(request):
