@@ -5,7 +5,7 @@ serializer per item and report every bad field of an item at once.
 """
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -61,6 +61,12 @@ def check_json(data, *, max_depth: int = JSON_MAX_DEPTH) -> None:
             stack.extend((inner, depth + 1, f"{where}[{index}]") for index, inner in enumerate(value))
 
 
+def in_utc(value: datetime) -> datetime:
+    """The same instant in UTC: an offset PostgreSQL does not take (beyond ±15:59, e.g. -19:58) never
+    reaches the database."""
+    return value.astimezone(UTC) if value.tzinfo is not None else value
+
+
 def sane_moment(value: datetime | None) -> bool:
     """Whether a parsed time lies in the years any record of a city can be about."""
     return value is not None and FIRST_YEAR <= value.year <= LAST_YEAR
@@ -90,7 +96,7 @@ def moment_field(item: dict, field: str, errors: dict, required: bool = False) -
             "last": LAST_YEAR,
         }
         return None
-    return moment
+    return in_utc(moment)
 
 
 def parse_moment(value) -> datetime | None:
@@ -102,7 +108,7 @@ def parse_moment(value) -> datetime | None:
         moment = parse_datetime(value.strip())
     except (ValueError, OverflowError):
         return None
-    return moment if sane_moment(moment) else None
+    return in_utc(moment) if sane_moment(moment) else None
 
 
 def text_field(item: dict, field: str, limit: int, errors: dict, required: bool = False) -> str:

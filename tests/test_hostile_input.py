@@ -280,6 +280,18 @@ def test_a_date_in_a_list_filter_outside_the_years_is_a_400(people, api_as, mome
         assert "between the years 1900 and 2100" in detail_of(response, 400), url
 
 
+def test_an_offset_postgresql_does_not_take_is_read_as_the_same_instant(people, api_as, machines):
+    client = api_as(people["operator"])
+    response = client.get("/api/v1/onestop/dossiers/", {"received_before": "2026-05-02T00:32:43-19:58"})
+    assert response.status_code == 200, response.content
+    at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    odd = at.astimezone(timezone.get_fixed_timezone(-(19 * 60 + 58))).isoformat()
+    event = {"camera": "LK-QL1A-01", "kind": "red_light", "external_id": "odd", "occurred_at": odd}
+    response = machines["client"].post("/api/v1/traffic/events/", event, format="json")
+    assert response.status_code == 201, response.content
+    assert CameraEvent.objects.get(external_id="odd").occurred_at == at
+
+
 def test_a_date_that_cannot_be_written_in_a_list_filter_is_a_400(people, api_as):
     response = english(api_as(people["operator"])).get("/api/v1/reports/", {"received_after": "99999-01-01"})
     assert "received_after" in detail_of(response, 400)

@@ -1,5 +1,7 @@
 """Filters of every API list: a date outside the years a city's records can be about is a 400."""
 
+from datetime import datetime
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +36,8 @@ class _SaneYears:
             raise _out_of_range() from None
         if moment is not None and not ingest.FIRST_YEAR <= moment.year <= ingest.LAST_YEAR:
             raise _out_of_range()
+        if isinstance(moment, datetime):
+            moment = ingest.in_utc(moment)
         return moment
 
 

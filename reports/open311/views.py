@@ -256,7 +256,7 @@ def _datetime_param(data, name: str):
             _("%(name)s: use a date between the years %(first)s and %(last)s.")
             % {"name": name, "first": ingest.FIRST_YEAR, "last": ingest.LAST_YEAR}
         )
-    return value
+    return ingest.in_utc(value)
 
 
 def _window(data):
