@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from ioc import services
+from ioc import audit, services
 from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Unit, User
 
 
@@ -76,6 +76,20 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    # A message to a citizen shows their phone or email: reading it goes into the audit log.
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        citizens = sum(1 for n in changelist.result_list if n.user_id is None) if changelist else 0
+        if citizens:
+            audit.contacts_read(obj=Notification, count=citizens)
+        return response
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.user_id is None:
+            audit.contacts_read(obj=obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 @admin.register(AuditEntry)

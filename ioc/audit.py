@@ -128,14 +128,17 @@ def record(*, action: str, obj=None, unit=None, count: int = 1, label: str = "",
     )
 
 
-def contacts_read(*, obj, unit=None):
-    """The current caller was shown the contact details (name, phone, email) of `obj`'s reporter."""
+def contacts_read(*, obj, unit=None, count: int = 1):
+    """The current caller was shown a citizen's contact details (name, phone, email) in `obj`.
+
+    `obj` is the instance, or the model of a page of `count` rows that show them.
+    """
     context = _current.get()
     if context is None:
         return None
     from ioc.models import AuditEntry
 
-    return _write(context, kind=AuditEntry.Kind.CONTACTS_READ, action="contacts.read", obj=obj, unit=unit)
+    return _write(context, kind=AuditEntry.Kind.CONTACTS_READ, action="contacts.read", obj=obj, unit=unit, count=count)
 
 
 class AuditMiddleware:

@@ -271,3 +271,19 @@ def test_an_admin_deletion_keeps_what_was_deleted(categories, people, client):
         str(group.pk),
         "Môi trường",
     )
+
+
+def test_an_admin_reading_messages_to_citizens_is_a_contacts_read(people, client):
+    from ioc import notify
+    from ioc.models import Notification
+
+    notify.notify_address(email="an@example.vn", phone="0912345678", subject="Phản ánh PA-1", body="Đã xử lý.")
+    client.force_login(people["admin"])
+    listing = client.get("/admin/ioc/notification/")
+    assert listing.status_code == 200 and "0912345678" in listing.content.decode()
+    entry = AuditEntry.objects.get()
+    assert (entry.kind, entry.object_type, entry.count) == ("contacts_read", "ioc.notification", 2)
+
+    message = Notification.objects.get(channel="sms")
+    assert client.get(f"/admin/ioc/notification/{message.pk}/change/").status_code == 200
+    assert AuditEntry.objects.filter(kind="contacts_read", object_id=str(message.pk)).count() == 1
