@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ioc import ingest
 from ioc.errors import ValidationError
 from ioc.models import Unit
 from ioc.scope import Scope
@@ -96,16 +97,19 @@ def parse_period(value: str | None = None, *, start: str | None = None, end: str
             return _year(today.year)
         if value == "custom":
             first, last = date.fromisoformat(start or ""), date.fromisoformat(end or "")
-            if last < first:
+            if last < first or not ingest.FIRST_YEAR <= first.year <= last.year <= ingest.LAST_YEAR:
                 raise ValueError
             return Period(_midnight(first), _midnight(last + timedelta(days=1)), f"{first}..{last}")
+        year = int(value[:4]) if value[:4].isascii() and value[:4].isdigit() else None
+        if year is not None and not ingest.FIRST_YEAR <= year <= ingest.LAST_YEAR:
+            raise ValueError
         if match := re.fullmatch(r"(\d{4})-(\d{2})", value):
             return _month(int(match[1]), int(match[2]))
         if match := re.fullmatch(r"(\d{4})-Q([1-4])", value, re.IGNORECASE):
             return _quarter(int(match[1]), int(match[2]))
         if re.fullmatch(r"\d{4}", value):
             return _year(int(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # no such day, or a year outside FIRST_YEAR..LAST_YEAR
         pass
     raise ValidationError(
         {

@@ -292,6 +292,15 @@ def test_an_offset_postgresql_does_not_take_is_read_as_the_same_instant(people, 
     assert CameraEvent.objects.get(external_id="odd").occurred_at == at
 
 
+@pytest.mark.parametrize(
+    "period",
+    [{"period": "0312"}, {"period": "9999-12"}, {"period": "custom", "start": "0001-01-01", "end": "9999-12-31"}],
+)
+def test_a_one_stop_period_outside_the_years_is_a_400(people, api_as, period):
+    response = english(api_as(people["leader"])).get("/api/v1/onestop/indicators/", period)
+    assert "period" in detail_of(response, 400)
+
+
 def test_a_date_that_cannot_be_written_in_a_list_filter_is_a_400(people, api_as):
     response = english(api_as(people["operator"])).get("/api/v1/reports/", {"received_after": "99999-01-01"})
     assert "received_after" in detail_of(response, 400)
