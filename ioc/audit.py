@@ -10,6 +10,7 @@ Rows are append-only in the database too: see migration ioc/0004.
 
 import contextvars
 import ipaddress
+import logging
 from dataclasses import dataclass, field
 
 from django.db import models
@@ -22,6 +23,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 UNAUDITED_VIEWS = {"login", "logout", "set_language"}
 ADMIN_FLAGS = {1: "admin.add", 2: "admin.change", 3: "admin.delete"}
 
+logger = logging.getLogger(__name__)
 _current: contextvars.ContextVar["RequestContext | None"] = contextvars.ContextVar("ioc_audit", default=None)
 
 
@@ -76,6 +78,11 @@ def _unit_of(obj):
     return getattr(obj, "unit", None) or getattr(obj, "home_unit", None)  # a user's unit is their home unit
 
 
+def _text(value, limit: int) -> str:
+    # PostgreSQL text cannot hold NUL: a hostile path or label must not turn a write into a 500.
+    return str(value).replace("\x00", "")[:limit]
+
+
 def _write(context: RequestContext, *, kind, action, obj=None, unit=None, count=1, label="", detail=None, about=None):
     """Insert one entry; `about` = (type, id) names an object that is not at hand (deleted, admin log)."""
     from ioc.models import AuditEntry
@@ -92,21 +99,21 @@ def _write(context: RequestContext, *, kind, action, obj=None, unit=None, count=
     context.recorded = True
     return AuditEntry.objects.create(
         kind=kind,
-        action=action[:80],
+        action=_text(action, 80),
         user=user,
         api_key=key,
-        actor_label=actor_label[:150],
-        object_type=object_type[:100],
-        object_id=object_id[:64],
-        object_label=(label or object_label)[:300],
+        actor_label=_text(actor_label, 150),
+        object_type=_text(object_type, 100),
+        object_id=_text(object_id, 64),
+        object_label=_text(label or object_label, 300),
         count=count,
         unit=unit,
         unit_code=unit.code if unit else "",
-        unit_name=unit.name[:200] if unit else "",
+        unit_name=_text(unit.name, 200) if unit else "",
         client_address=client_address(request),
-        method=request.method[:8],
-        path=request.path[:500],
-        view=context.view[:200],
+        method=_text(request.method, 8),
+        path=_text(request.path, 500),
+        view=_text(context.view, 200),
         detail=detail or {},
     )
 
@@ -162,7 +169,10 @@ class AuditMiddleware:
             and context.view
             and context.view.rsplit(":", 1)[-1] not in UNAUDITED_VIEWS
         ):
-            self._record_unhooked_write(context)
+            try:
+                self._record_unhooked_write(context)
+            except Exception:  # the write has committed already: answer it, and say loudly what is missing
+                logger.exception("audit entry not written for %s %s", request.method, request.path)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -172,7 +182,7 @@ class AuditMiddleware:
             actions = getattr(view_func, "actions", None)  # DRF viewsets: method -> action
             if actions and request.method.lower() in actions:
                 context.view = f"{context.view} ({actions[request.method.lower()]})"
-            context.kwargs = {k: str(v) for k, v in view_kwargs.items()}
+            context.kwargs = {k: _text(v, 200) for k, v in view_kwargs.items()}
             queryset = getattr(getattr(view_func, "cls", None), "queryset", None)
             context.model = queryset.model._meta.label_lower if queryset is not None else ""
         return None
