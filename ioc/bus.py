@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 ALL_GROUP = "live.all"
 KPI_MIN_INTERVAL = 0.5  # seconds between two figure updates of one subsystem for one scope
 SEND_TIMEOUT = 2.0
+KPI_RETRY_AFTER = 5.0  # seconds before figures that could not be sent (Redis away) are sent again
 QUEUE_SIZE = 10_000
 
 stats: Counter = Counter()  # sent, failed, dropped, kpi_failed
@@ -89,6 +90,9 @@ class _Sender:
         self.messages: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         self.dirty: dict[tuple[str, str | None], float] = {}  # (subsystem, unit code) -> marked at
         self.last_kpi: dict[tuple[str, str | None], float] = {}
+        # Figures whose send failed (Redis away) -> when to send them again. Not "waiting" for flush():
+        # they were handed to the layer once; they are re-sent so screens catch up when Redis returns.
+        self.retry: dict[tuple[str, str | None], float] = {}
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.idle = threading.Event()
@@ -148,6 +152,10 @@ class _Sender:
                 del self.dirty[key]
                 self.last_kpi[key] = now
             waiting = bool(self.dirty)
+            again = [key for key, at in self.retry.items() if at <= now]
+            for key in again:
+                del self.retry[key]
+            due += [key for key in again if key not in due]
         if not due:
             return waiting
         from ioc.selectors import subsystem_panel
@@ -156,29 +164,37 @@ class _Sender:
             for subsystem, code in due:
                 try:
                     panel = subsystem_panel(subsystem, code)
-                except Exception:
+                except Exception:  # the database away, say: compute and send them again later
                     stats["kpi_failed"] += 1
                     log.exception("computing live figures failed", extra={"subsystem": subsystem, "unit": code})
+                    with self.lock:
+                        self.retry[(subsystem, code)] = now + KPI_RETRY_AFTER
                     continue
                 if panel is None:
                     continue
                 group = unit_group(code) if code else ALL_GROUP
                 message = envelope(type=f"{subsystem}.kpis", subsystem=subsystem, unit_code=code or "", data=panel)
-                loop.run_until_complete(self._send(layer, [group], message))
+                if not loop.run_until_complete(self._send(layer, [group], message)):
+                    # Redis away: send these figures again later, so they reach the screens once it is back.
+                    with self.lock:
+                        self.retry[(subsystem, code)] = now + KPI_RETRY_AFTER
         finally:
             # This thread wakes rarely: hold no database connection between batches.
             connections.close_all()
         return waiting
 
-    async def _send(self, layer, groups, message):
+    async def _send(self, layer, groups, message) -> bool:
         payload = {"type": "live.message", "message": message}
+        delivered = True
         for group in groups:
             try:
                 await asyncio.wait_for(layer.group_send(group, payload), SEND_TIMEOUT)
                 stats["sent"] += 1
             except Exception as exc:  # Redis down or slow: count it, the database still holds the truth
                 stats["failed"] += 1
+                delivered = False
                 log.warning("live bus send failed: %s", exc, extra={"group": group, "type": message["type"]})
+        return delivered
 
 
 def _claim_kpi_window(key) -> bool:

@@ -73,10 +73,11 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # The pub/sub layer delivers every message to connected sockets (the list layer with its
 # default capacity silently drops under a burst); a screen that was away heals from the
-# snapshot API. Storms never reach the layer one message per event (see ioc.bus).
+# snapshot API. Storms never reach the layer one message per event (see ioc.bus). Its connections
+# heal by themselves after a Redis restart (ioc.live_layer, docs/decisions.md).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "ioc.live_layer.HealingPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("IOC_CHANNEL_PREFIX", "ioc")},
     }
 }

@@ -16,7 +16,7 @@ def own_redis(tmp_path, settings):
     url = f"unix://{sock}"
     settings.REDIS_URL = url
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [url]}}
+        "default": {"BACKEND": "ioc.live_layer.HealingPubSubChannelLayer", "CONFIG": {"hosts": [url]}}
     }
     settings.CACHES = {
         "default": {

@@ -25,7 +25,8 @@
         clearInterval(pingTimer);
         options.onState && options.onState("disconnected");
         if (event.code === 4401) { window.location.reload(); return; }
-        attempt += 1;
+        // 1013: the server is up but its live layer is not yet; it will be within seconds.
+        attempt = event.code === 1013 ? 1 : attempt + 1;
         const delay = Math.min(30000, 1000 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() / 2);
         setTimeout(open, delay);
       };
