@@ -6,34 +6,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from ioc import bus
-from ioc.live_layer import CONNECTION_ERRORS
 from ioc.scope import scope_for
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NO_SCOPE = 4403
-CLOSE_TRY_AGAIN = 1013  # RFC 6455 "Try Again Later": the live layer (Redis) is away; screens retry soon
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    async def __call__(self, scope, receive, send):
-        self.handshake_seen = False
-        try:
-            await super().__call__(scope, receive, send)
-        except CONNECTION_ERRORS as exc:
-            # No channel or group for this socket while Redis is away. Not a server error: accept and
-            # close at once with "try again", which a browser can read (a refused handshake it cannot).
-            log.warning("live socket turned away, the live layer is unavailable: %s", exc)
-            if not self.handshake_seen:
-                await receive()
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
-
-    async def websocket_connect(self, message):
-        self.handshake_seen = True
-        await super().websocket_connect(message)
-
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

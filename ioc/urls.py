@@ -8,6 +8,9 @@ from ioc.api import views as api_views
 from reports import views as report_views
 from reports.urls import portal_urlpatterns
 
+# An uncaught error: a database that is away is a 503 to retry, in the called API's shape (ioc.outage).
+handler500 = "ioc.outage.server_error"
+
 urlpatterns = [
     path("home/", views.home, name="home"),
     path("", include((portal_urlpatterns, "portal"))),

@@ -8,8 +8,14 @@ class ReportsConfig(AppConfig):
     demo_feed_command = "reports_demo_feed"
 
     def ready(self):
-        from ioc import registry
+        from ioc import outage, registry
+        from reports.open311.views import error_response, fmt_of_path
         from reports.selectors import wall_figures
+
+        # Open311 clients read errors as GeoReport v2 error arrays, a 503 included.
+        outage.register_error_shape(
+            "/open311/", lambda request, status, message: error_response(fmt_of_path(request.path), status, message)
+        )
 
         registry.register(
             registry.Subsystem(

@@ -10,8 +10,8 @@ from django.conf import settings
 
 from ioc import bus, embedded, services
 from ioc.asgi import application
-from ioc.consumers import CLOSE_TRY_AGAIN
 from ioc.live_layer import CONNECTION_ERRORS
+from ioc.outage import CLOSE_TRY_AGAIN
 from tests.live import close_worker_thread_connections, collect, open_socket, session_cookie, wait_for
 from tests.test_redis_outage import own_redis  # noqa: F401  (fixture)
 

@@ -101,13 +101,13 @@ def _validation_descriptions(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
-def _fmt_of_path(path: str) -> str:
+def fmt_of_path(path: str) -> str:
     return "xml" if path.endswith(".xml") else "json"
 
 
 def not_found(request, *args, **kwargs):
     """Anything under /open311/v2/ that is not an endpoint."""
-    return error_response(_fmt_of_path(request.path), 404, _("No such Open311 resource."))
+    return error_response(fmt_of_path(request.path), 404, _("No such Open311 resource."))
 
 
 # --- the base view ------------------------------------------------------------------------------
