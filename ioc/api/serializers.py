@@ -5,7 +5,7 @@ from ioc.models import Alert, Severity, Unit
 
 
 class UnitSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # null: the top
 
     class Meta:
         model = Unit

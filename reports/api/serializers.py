@@ -116,3 +116,12 @@ class ResolveSerializer(serializers.Serializer):
 
 class DirectiveSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000)
+
+
+class MapPointSerializer(serializers.Serializer):
+    """One open report on the wall's map (reports.selectors.report_map)."""
+
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    label = serializers.CharField()
+    status = serializers.ChoiceField(choices=["critical", "warning", "ok"])

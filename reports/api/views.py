@@ -181,7 +181,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         )
 
     @extend_schema(responses=s.CategorySerializer(many=True), auth=[])
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # all of them, as the schema says
     def categories(self, request):
         """The categories a citizen can choose from."""
         categories = Category.objects.filter(active=True).select_related("group")
@@ -269,7 +269,8 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         data["photos"] = [selectors.photo_url(p) for p in report.photos.all()]
         return Response(data)
 
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=s.MapPointSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None)
     def map(self, request):
         """Open reports with a location, for the wall's map layer."""
         return Response(selectors.report_map(scope_for(request.user)))

@@ -42,3 +42,23 @@ CameraEventsBody = PolymorphicProxySerializer(
     serializers=[CameraEventBatchSerializer, CameraEventItemSerializer],
     resource_type_field_name=None,
 )
+
+
+class OpenIncidentSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    severity = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class CameraMapSerializer(serializers.Serializer):
+    """One camera on the wall's map (traffic.selectors.camera_map)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    purpose = serializers.CharField()
+    health = serializers.CharField()
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
+    road = serializers.CharField()
+    last_event_at = serializers.DateTimeField(allow_null=True)
+    open_incident = OpenIncidentSerializer(allow_null=True)

@@ -14,7 +14,7 @@ from ioc.auth import KeyOnly, key_scopes
 from ioc.models import Unit
 from ioc.scope import scope_for
 from traffic import selectors, services
-from traffic.api.serializers import CameraEventsBody, CameraEventUploadSerializer
+from traffic.api.serializers import CameraEventsBody, CameraEventUploadSerializer, CameraMapSerializer
 from traffic.models import Camera, CameraEvent, Incident
 
 EVENT_EXAMPLE = OpenApiExample(
@@ -127,7 +127,8 @@ class CameraViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     serializer_class = CameraSerializer
 
-    @action(detail=False, methods=["get"])
+    @extend_schema(responses=CameraMapSerializer(many=True))
+    @action(detail=False, methods=["get"], pagination_class=None)
     def map(self, request):
         """Cameras with status and latest open incident, for the wall's map layer."""
         return Response(selectors.camera_map(scope_for(request.user), request.query_params.get("purpose")))
