@@ -54,12 +54,64 @@ def postgres_url(database: str = "ioc") -> str:
     return f"postgres://postgres@/{database}?host={socket_dir}"
 
 
+def postgres_alive() -> bool:
+    return _postgres_running(_pgdata())
+
+
+def start_postgres() -> None:
+    """Start the embedded PostgreSQL again after it died, on the same data (crash recovery runs)."""
+    import pgserver
+    from pgserver.postgres_server import PostgresServer
+
+    pgdata = _pgdata().resolve()
+    if _postgres_running(pgdata):
+        return
+    if _postgres_processes(pgdata):
+        raise RuntimeError("the dead PostgreSQL's processes have not all exited yet")
+    # Its lock file names a dead postmaster, which may linger as an unreaped zombie that both pgserver
+    # and PostgreSQL would take for a live server; no process uses the data directory any more.
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
+    # pgserver caches one handle per data directory, which would not notice that its server died.
+    PostgresServer._instances.pop(pgdata, None)
+    pgserver.get_server(pgdata, cleanup_mode=None)
+
+
+def _postgres_processes(pgdata: Path) -> list[int]:
+    """Live PostgreSQL processes working in `pgdata` (a backend outlives its postmaster briefly)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter(["name", "cwd", "status"]):
+        info = process.info
+        if info["name"] == "postgres" and info["status"] != psutil.STATUS_ZOMBIE and info["cwd"] == str(pgdata):
+            found.append(process.pid)
+    return found
+
+
 def _postgres_running(pgdata: Path) -> bool:
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 0)
-        return True
     except (OSError, ValueError, IndexError):
+        return False
+    return _process_alive(pid)
+
+
+def _process_alive(pid: int) -> bool:
+    """True if `pid` runs; a dead child of this process (a zombie: `make run` started it) is reaped."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its parent reaps it
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    import psutil  # installed with pgserver
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
 
 
@@ -141,6 +193,11 @@ def start_redis(directory: Path | None = None) -> Path:
             "yes",
             "--save",
             "60 1",
+            # An append-only file too, so that a crash loses at most a second of queued jobs.
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
         ],
         check=True,
     )
@@ -162,6 +219,10 @@ def stop_redis(directory: Path | None = None) -> None:
         _client(sock).shutdown(save=True)
     except redis.ConnectionError:
         pass  # the server closes the connection as it exits
+
+
+def redis_alive() -> bool:
+    return _redis_ping(redis_socket())
 
 
 def redis_url() -> str:

@@ -1,12 +1,11 @@
 """`make run`: prepare the database, then run the web server (uvicorn with IOC_WEB_WORKERS worker
-processes), a Celery worker, Celery beat and the demo feeds as children; Ctrl-C or SIGTERM stops
-every one of them and the embedded servers."""
+processes), a Celery worker, Celery beat and the demo feeds as children, supervised: a child that
+exits is started again with backoff, and so is an embedded PostgreSQL or Redis that dies. Ctrl-C or
+SIGTERM stops every one of them and the embedded servers."""
 
 import os
 import signal
-import subprocess
 import sys
-import time
 
 from django.apps import apps
 from django.conf import settings
@@ -15,8 +14,7 @@ from django.core.management.base import BaseCommand
 
 from ioc import embedded
 from ioc.demo import DEMO_USERS
-
-STOP_GRACE_SECONDS = 10
+from ioc.supervisor import Server, Supervisor
 
 
 class Command(BaseCommand):
@@ -94,53 +92,25 @@ class Command(BaseCommand):
             # Camera events from Frigate NVR and other systems publishing on the broker.
             commands["camera-mqtt"] = [python, "manage.py", "camera_mqtt_bridge"]
 
-        children: dict[str, subprocess.Popen] = {}
-        stopping = False
-
-        def stop(signum=None, frame=None):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        servers = []
+        if embedded_servers:
+            servers = [
+                Server("embedded PostgreSQL", embedded.postgres_alive, embedded.start_postgres),
+                Server("embedded Redis", embedded.redis_alive, embedded.start_redis),
+            ]
+        supervisor = Supervisor(commands, env=env, servers=servers, say=lambda text: self.stderr.write(text))
+        signal.signal(signal.SIGINT, supervisor.request_stop)
+        signal.signal(signal.SIGTERM, supervisor.request_stop)
         try:
-            for name, argv in commands.items():
-                # Each child leads its own process group so that stopping it stops its own children too.
-                children[name] = subprocess.Popen(argv, env=env, start_new_session=True)
+            supervisor.start()
             self._banner(host, port, list(commands))
-            while not stopping:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {child.returncode}; stopping everything.")
-                        stopping = True
-                        break
-                time.sleep(0.5)
+            supervisor.run()  # children and embedded servers that die are started again
         finally:
             self.stdout.write("Stopping…")
-            self._stop_children(children)
+            supervisor.stop()
             if embedded_servers:
                 embedded.stop_all()
             self.stdout.write("Stopped.")
-
-    def _stop_children(self, children):
-        for child in children.values():
-            if child.poll() is None:
-                try:
-                    os.killpg(child.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in children.values():
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for child in children.values():
-            try:
-                os.killpg(child.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            child.wait()
 
     def _banner(self, host, port, names):
         # Only shown to the person, never bound here.
