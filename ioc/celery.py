@@ -1,6 +1,6 @@
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ioc.settings")
 
@@ -18,3 +18,19 @@ app.conf.beat_schedule = {
     "onestop-deadline-sweep": {"task": "onestop.tasks.deadline_sweep", "schedule": 60.0},
     "indicators-pull-sources": {"task": "indicators.tasks.pull_sources", "schedule": 60.0},
 }
+
+# Work handed to the broker while it was away was never queued; its rows wait in the database (the
+# notification outbox, photos without thumbnails). Each time a worker connects to the broker, at
+# start and after every reconnect, it sweeps them at once instead of at the next beat.
+OUTBOX_SWEEPS = ("ioc.tasks.send_notifications", "reports.tasks.thumbnail_sweep")
+
+
+class SweepOutboxOnConnect(bootsteps.StartStopStep):
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, consumer):
+        for task in OUTBOX_SWEEPS:
+            consumer.app.send_task(task, queue=consumer.app.conf.task_default_queue)
+
+
+app.steps["consumer"].add(SweepOutboxOnConnect)

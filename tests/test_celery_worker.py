@@ -22,3 +22,17 @@ def test_worker_runs_the_heartbeat_task_through_redis(client, settings):
             time.sleep(0.1)
     ready = client.get("/readyz").json()
     assert ready["worker_last_beat"] is not None
+
+
+def test_a_worker_connecting_sweeps_the_outbox_left_while_the_broker_was_away(city):
+    from ioc.models import Notification
+
+    # As if the broker had been away when these were queued: the rows wait, no task was sent.
+    note = Notification.objects.create(
+        channel=Notification.Channel.SMS, recipient="0912345678", subject="Phản ánh PA-1", body="Đã tiếp nhận."
+    )
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        deadline = time.monotonic() + 20
+        while Notification.objects.get(pk=note.pk).sent_at is None:
+            assert time.monotonic() < deadline, "the connecting worker did not sweep the outbox"
+            time.sleep(0.1)
