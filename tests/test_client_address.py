@@ -89,6 +89,7 @@ def test_malformed_proxy_lists_stop_the_process():
 
 
 def test_uvicorn_is_given_the_same_trusted_proxies(settings, monkeypatch):
+    from ioc import supervisor
     from ioc.management.commands import runall
 
     started = []
@@ -100,7 +101,7 @@ def test_uvicorn_is_given_the_same_trusted_proxies(settings, monkeypatch):
         started.append(argv)
         raise Stop
 
-    monkeypatch.setattr(runall.subprocess, "Popen", popen)
+    monkeypatch.setattr(supervisor.subprocess, "Popen", popen)
     monkeypatch.setattr(runall, "call_command", lambda *a, **k: None)
     monkeypatch.setattr(runall.embedded, "stop_all", lambda: None)
     for trusted, expected in (
