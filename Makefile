@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench stop clean-var
+.PHONY: run test lint format bench drill stop clean-var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## Kill Redis and PostgreSQL under load and show that everything heals (docs/operations.md).
+drill: $(STAMP)
+	$(BIN)/python -m bench.drill $(DRILL_ARGS)
+
 ## Stop the embedded PostgreSQL and Redis if something left them running.
 stop: $(STAMP)
 	$(BIN)/python -c "from ioc import embedded; embedded.stop_all()"
 	IOC_VAR_DIR=var/test $(BIN)/python -c "from ioc import embedded; embedded.stop_all()"
+	IOC_VAR_DIR=var/drill $(BIN)/python -c "from ioc import embedded; embedded.stop_all()"
