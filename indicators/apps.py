@@ -17,6 +17,8 @@ class IndicatorsConfig(AppConfig):
     name = "indicators"
     verbose_name = _("Indicators")
     demo_feed_command = "indicators_demo_feed"
+    urls = (("api/v1/indicators/", "indicators.api.urls"),)
+    periodic_tasks = {"indicators-pull-sources": {"task": "indicators.tasks.pull_sources", "schedule": 60.0}}
 
     def ready(self):
         from ioc import registry

@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class IocConfig(AppConfig):
     name = "ioc"
     verbose_name = _("Operations center")
+    periodic_tasks = {
+        "ioc-worker-heartbeat": {"task": "ioc.tasks.worker_heartbeat", "schedule": 30.0},
+        "ioc-send-notifications": {"task": "ioc.tasks.send_notifications", "schedule": 60.0},
+    }
+    outbox_sweeps = ("ioc.tasks.send_notifications",)
+
+    @property
+    def nav(self):
+        from ioc.registry import NavEntry
+        from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
+
+        return (
+            NavEntry("console", _("Console"), roles=(OPERATOR, ADMIN, LEADER), order=10, active="console"),
+            NavEntry("wall", _("Wall"), roles=(LEADER, ADMIN, OPERATOR, UNIT_STAFF), order=90),
+        )

@@ -1,4 +1,5 @@
 import os
+from collections.abc import Mapping
 
 from celery import Celery, bootsteps
 
@@ -8,28 +9,43 @@ app = Celery("ioc")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs. Each subsystem adds its own sweeps here as it grows.
-app.conf.beat_schedule = {
-    "ioc-worker-heartbeat": {"task": "ioc.tasks.worker_heartbeat", "schedule": 30.0},
-    "ioc-send-notifications": {"task": "ioc.tasks.send_notifications", "schedule": 60.0},
-    "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
-    "traffic-camera-health-sweep": {"task": "traffic.tasks.camera_health_sweep", "schedule": 60.0},
-    "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
-    "onestop-deadline-sweep": {"task": "onestop.tasks.deadline_sweep", "schedule": 60.0},
-    "indicators-pull-sources": {"task": "indicators.tasks.pull_sources", "schedule": 60.0},
-}
 
-# Work handed to the broker while it was away was never queued; its rows wait in the database (the
-# notification outbox, photos without thumbnails). Each time a worker connects to the broker, at
-# start and after every reconnect, it sweeps them at once instead of at the next beat.
-OUTBOX_SWEEPS = ("ioc.tasks.send_notifications", "reports.tasks.thumbnail_sweep")
+class AppsSchedule(Mapping):
+    """The periodic jobs every app declares (`AppConfig.periodic_tasks`), read when beat asks for them.
+
+    Read lazily: this module is imported with the settings, before the apps are loaded.
+    """
+
+    def _entries(self) -> dict:
+        from ioc import registry
+
+        return registry.beat_schedule()
+
+    def __getitem__(self, name):
+        return self._entries()[name]
+
+    def __iter__(self):
+        return iter(self._entries())
+
+    def __len__(self):
+        return len(self._entries())
+
+
+app.conf.beat_schedule = AppsSchedule()
 
 
 class SweepOutboxOnConnect(bootsteps.StartStopStep):
+    """Work handed to the broker while it was away was never queued; its rows wait in the database
+    (the notification outbox, photos without thumbnails). Each time a worker connects to the broker,
+    at start and after every reconnect, it runs the apps' `outbox_sweeps` at once, not at the next beat.
+    """
+
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
     def start(self, consumer):
-        for task in OUTBOX_SWEEPS:
+        from ioc import registry
+
+        for task in registry.contributions("outbox_sweeps"):
             consumer.app.send_task(task, queue=consumer.app.conf.task_default_queue)
 
 

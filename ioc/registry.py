@@ -76,6 +76,47 @@ def register(subsystem: Subsystem) -> None:
     _registry[subsystem.code] = subsystem
 
 
+# --- what the apps contribute ------------------------------------------------------------------
+#
+# Each app declares on its AppConfig what the project wires in, so that a new app touches no core file:
+#   urls = (("api/v1/reports/", "reports.api.urls"), ...)          URL modules mounted at a prefix
+#   periodic_tasks = {"reports-deadline-sweep": {"task": ..., "schedule": 60.0}}   Celery beat entries
+#   nav = (NavEntry("workspace", _("Workspace"), roles=(...)), ...) staff navigation, per role
+#   outbox_sweeps = ("reports.tasks.thumbnail_sweep",)              run when a worker (re)connects
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    url_name: str
+    label: str
+    roles: tuple[str, ...]
+    order: int = 50
+    active: str = ""  # the `active` a page passes to highlight this entry
+
+
+def contributions(attribute: str) -> list:
+    """Every app's `attribute` (a sequence), in INSTALLED_APPS order."""
+    from django.apps import apps
+
+    return [item for config in apps.get_app_configs() for item in getattr(config, attribute, ())]
+
+
+def beat_schedule() -> dict:
+    from django.apps import apps
+
+    schedule = {}
+    for config in apps.get_app_configs():
+        schedule.update(getattr(config, "periodic_tasks", {}))
+    return schedule
+
+
+def nav_for(user) -> list[NavEntry]:
+    from ioc.roles import has_role
+
+    entries = [entry for entry in contributions("nav") if has_role(user, *entry.roles)]
+    return sorted(entries, key=lambda entry: entry.order)
+
+
 def get(code: str) -> Subsystem | None:
     return _all().get(code)
 

@@ -4,7 +4,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
 from ioc import bus, registry
@@ -52,7 +51,7 @@ def staff_page(request, template, active, **context):
         template,
         {
             "active": active,
-            "can_console": has_role(request.user, OPERATOR, ADMIN, LEADER),
+            "nav": registry.nav_for(request.user),
             "map_tiles_url": settings.IOC_MAP_TILES_URL,
             **context,
         },
@@ -70,49 +69,6 @@ def console(request):
     """The operators' screen: the triage queue and the open alerts, live, keyboard first."""
     require_role(request, OPERATOR, ADMIN, LEADER)
     return staff_page(request, "ioc/console.html", "console", map=True)
-
-
-@never_cache
-@login_required
-def cameras(request):
-    """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
-    require_role(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
-    return staff_page(request, "ioc/cameras.html", "cameras")
-
-
-@never_cache
-@login_required
-def workspace(request):
-    """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
-    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    return staff_page(request, "ioc/workspace.html", "workspace")
-
-
-@never_cache
-@login_required
-def report_list_page(request):
-    """The reports behind a wall figure (leaders' drill-down), in the caller's scope."""
-    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    figures = list(FIGURE_LABELS.items())
-    figure = request.GET.get("figure", "")
-    return staff_page(
-        request,
-        "ioc/report_list.html",
-        "reports",
-        figures=figures,
-        figure=figure,
-        figure_label=FIGURE_LABELS.get(figure, ""),
-        q=request.GET.get("q", ""),
-    )
-
-
-FIGURE_LABELS = {
-    "triage": _("Awaiting triage"),
-    "handling": _("Being handled"),
-    "today": _("Received today"),
-    "overdue": _("Overdue now"),
-    "urgent": _("Urgent and open"),
-}
 
 
 def healthz(request):

@@ -6,6 +6,8 @@ class OnestopConfig(AppConfig):
     name = "onestop"
     verbose_name = _("One-stop offices")
     demo_feed_command = "onestop_demo_feed"
+    urls = (("onestop/", "onestop.urls"), ("api/v1/onestop/", "onestop.api.urls"))
+    periodic_tasks = {"onestop-deadline-sweep": {"task": "onestop.tasks.deadline_sweep", "schedule": 60.0}}
 
     def ready(self):
         from ioc import registry

@@ -6,6 +6,29 @@ class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Field reports")
     demo_feed_command = "reports_demo_feed"
+    urls = (
+        ("", "reports.portal_urls"),
+        ("", "reports.staff_urls"),
+        ("reports/", "reports.urls"),
+        ("api/v1/reports/", "reports.api.urls"),
+        ("open311/v2/", "reports.open311.urls"),
+    )
+    periodic_tasks = {
+        "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
+        "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
+    }
+    outbox_sweeps = ("reports.tasks.thumbnail_sweep",)
+
+    @property
+    def nav(self):
+        from ioc.registry import NavEntry
+        from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
+
+        everyone = (UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+        return (
+            NavEntry("workspace", _("Workspace"), roles=everyone, order=30, active="workspace"),
+            NavEntry("report-list-page", _("Reports"), roles=everyone, order=40, active="reports"),
+        )
 
     def ready(self):
         from ioc import outage, registry

@@ -55,6 +55,40 @@ def photo(request, uid):
 
 @never_cache
 @login_required
+def workspace(request):
+    """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
+    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    return staff_page(request, "ioc/workspace.html", "workspace")
+
+
+FIGURE_LABELS = {
+    "triage": gettext_lazy("Awaiting triage"),
+    "handling": gettext_lazy("Being handled"),
+    "today": gettext_lazy("Received today"),
+    "overdue": gettext_lazy("Overdue now"),
+    "urgent": gettext_lazy("Urgent and open"),
+}
+
+
+@never_cache
+@login_required
+def report_list_page(request):
+    """The reports behind a wall figure (leaders' drill-down), in the caller's scope."""
+    require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
+    figure = request.GET.get("figure", "")
+    return staff_page(
+        request,
+        "ioc/report_list.html",
+        "reports",
+        figures=list(FIGURE_LABELS.items()),
+        figure=figure,
+        figure_label=FIGURE_LABELS.get(figure, ""),
+        q=request.GET.get("q", ""),
+    )
+
+
+@never_cache
+@login_required
 def report_page(request, report_id: int):
     """One report with its timeline; leaders give a directive here."""
     # Outside the caller's scope the report does not exist for them: 404 before any role check.

@@ -6,6 +6,19 @@ class TrafficConfig(AppConfig):
     name = "traffic"
     verbose_name = _("Cameras")
     demo_feed_command = "traffic_demo_feed"
+    urls = (("", "traffic.staff_urls"), ("traffic/", "traffic.urls"), ("api/v1/traffic/", "traffic.api.urls"))
+    periodic_tasks = {
+        "traffic-camera-health-sweep": {"task": "traffic.tasks.camera_health_sweep", "schedule": 60.0},
+    }
+
+    @property
+    def nav(self):
+        from ioc.registry import NavEntry
+        from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
+
+        return (
+            NavEntry("cameras", _("Cameras"), roles=(OPERATOR, ADMIN, LEADER, UNIT_STAFF), order=20, active="cameras"),
+        )
 
     def ready(self):
         from ioc import registry

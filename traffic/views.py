@@ -1,7 +1,19 @@
+from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
+from django.views.decorators.cache import never_cache
 
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
 from ioc.scope import scope_for
+from ioc.views import require_role, staff_page
 from traffic.models import CameraEvent
+
+
+@never_cache
+@login_required
+def cameras(request):
+    """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
+    require_role(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
+    return staff_page(request, "ioc/cameras.html", "cameras")
 
 
 def snapshot(request, event_id: int):
