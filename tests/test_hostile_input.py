@@ -196,6 +196,26 @@ def test_nul_in_a_json_body_is_a_400(machines):
     assert stored() == before
 
 
+def test_nul_in_a_batch_is_refused_by_the_parser_naming_the_item_and_field(machines):
+    # The JSON parser refuses a NUL anywhere in a body, before any item is read: nothing is stored.
+    at = (timezone.now() - timedelta(minutes=5)).isoformat()
+    events = [
+        {"camera": "LK-QL1A-01", "kind": "red_light", "external_id": "n-1", "occurred_at": at},
+        {"camera": "LK-QL1A-01", "kind": "red_light", "external_id": "n-2", "occurred_at": at, "plate": "60A\x00"},
+    ]
+    response = machines["client"].post("/api/v1/traffic/events/", {"events": events}, format="json")
+    assert "events[1].plate: text may not contain the NUL character" in detail_of(response, 400)
+    assert CameraEvent.objects.count() == 0
+
+
+def test_nul_in_an_item_read_without_the_json_parser_is_named_per_field():
+    from ioc.ingest import text_field
+
+    errors = {}
+    assert text_field({"plate": "60A\x00"}, "plate", 20, errors) == ""
+    assert "NUL character" in errors["plate"]
+
+
 def test_nul_in_a_form_field_is_a_400(categories, client):
     english(client)
     before = stored()
