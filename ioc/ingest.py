@@ -130,3 +130,19 @@ def text_field(item: dict, field: str, limit: int, errors: dict, required: bool 
     elif len(value) > limit:
         errors[field] = _("At most %(n)s characters.") % {"n": limit}
     return value
+
+
+# --- the doors of each app, by name --------------------------------------------------------------
+#
+# An app that must feed another app's data (the one-stop demo feed sends its counter cameras'
+# events) calls the door by name; the owning app registers it in AppConfig.ready().
+_doors: dict = {}
+
+
+def register_door(name: str, service) -> None:
+    _doors[name] = service
+
+
+def door(name: str):
+    """The ingestion service registered as `name`, e.g. door("camera_events")(source=, items=, scope=)."""
+    return _doors[name]

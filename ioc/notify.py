@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from ioc import jobs
 from ioc.models import Notification
 
 log = logging.getLogger(__name__)
@@ -48,17 +49,8 @@ def _queue(rows: list[Notification]) -> int:
     if not rows:
         return 0
     Notification.objects.bulk_create(rows)
-    transaction.on_commit(_kick_sender)
+    jobs.enqueue("ioc.tasks.send_notifications")  # with the broker away, the outbox sweep sends them
     return len(rows)
-
-
-def _kick_sender() -> None:
-    from ioc.tasks import send_notifications
-
-    try:
-        send_notifications.delay()
-    except Exception as exc:  # broker down: the periodic sweep sends them later
-        log.warning("notification sender not reached; the sweep will send: %s", exc)
 
 
 def send_pending(limit: int = 200) -> int:

@@ -10,7 +10,10 @@ class OnestopConfig(AppConfig):
     periodic_tasks = {"onestop-deadline-sweep": {"task": "onestop.tasks.deadline_sweep", "schedule": 60.0}}
 
     def ready(self):
-        from ioc import registry
+        from ioc import hooks, registry
+        from onestop.services import counter_events
+
+        hooks.listen(hooks.CAMERA_EVENTS_STORED, counter_events)  # counter cameras watch the counters
         from onestop.selectors import onestop_figures
 
         registry.register(

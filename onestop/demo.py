@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from ioc.models import Unit
 from onestop.models import Counter, Office, Procedure
-from traffic.models import Camera, Purpose
 
 # (code, name, field, legal duration in working days, fees apply)
 PROCEDURES = [
@@ -60,6 +59,8 @@ OFFICES = [
 
 
 def load_demo_offices() -> None:
+    # The counters' cameras, of the model a counter links to (the cameras app's): no import of that app.
+    Camera = Counter._meta.get_field("camera").related_model  # noqa: N806
     for code, name, field, days, fees in PROCEDURES:
         Procedure.objects.get_or_create(
             code=code, defaults={"name": name, "field": field, "duration_days": days, "has_fees": fees}
@@ -74,12 +75,12 @@ def load_demo_offices() -> None:
                 code=f"CAM-{counter_code}",
                 defaults={
                     "name": f"Camera {counter_name} ({unit.name})",
-                    "purpose": Purpose.COUNTER,
+                    "purpose": "counter",
                     "unit": unit,
                     "latitude": lat,
                     "longitude": lon,
                     "vendor": "Demo",
-                    "health": Camera.Health.OFFLINE,
+                    "health": "offline",
                 },
             )
             Counter.objects.get_or_create(

@@ -410,7 +410,7 @@ def in_working_hours(moment: datetime, calendar: WorkCalendar) -> bool:
     return calendar.add_working_time(moment, timedelta(0)) == moment
 
 
-def counter_events(events) -> None:
+def counter_events(*, events) -> None:
     """Counter-camera events stored by traffic ingestion: "unattended" in working hours raises an alert,
     outside working hours it does not; "attended" resolves it. Called inside the ingestion transaction."""
     relevant = [e for e in events if e.kind.code in ("unattended", "attended")]

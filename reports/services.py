@@ -19,9 +19,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import audit, bus, geo, notify
+from ioc import audit, bus, geo, jobs, notify
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.models import Unit, User
+from ioc.photos import clean_photo, new_uid
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
@@ -39,7 +40,6 @@ from reports.models import (
     ReportPhoto,
     Status,
 )
-from reports.photos import clean_photo, new_uid
 
 log = logging.getLogger(__name__)
 Action = ReportEvent.Action
@@ -172,18 +172,9 @@ def _save_photos(report: Report, uploads, *, kind: str, answer: ReportAnswer | N
         photo.image.save(f"{photo.uid}.{extension}", content, save=False)
         photo.save()
         photos.append(photo)
-    if photos:
-        transaction.on_commit(lambda: _queue_thumbnails([p.pk for p in photos]))
+    if photos:  # with the broker away, the thumbnail sweep makes them
+        jobs.enqueue("reports.tasks.make_thumbnails", [p.pk for p in photos])
     return photos
-
-
-def _queue_thumbnails(photo_ids) -> None:
-    from reports.tasks import make_thumbnails
-
-    try:
-        make_thumbnails.delay(photo_ids)
-    except Exception as exc:  # broker down: the thumbnail sweep catches up
-        log.warning("thumbnail task not queued; the sweep will make them: %s", exc)
 
 
 def _announce(report: Report) -> None:

@@ -1,8 +1,8 @@
 from celery import shared_task
 from django.core.files.base import ContentFile
 
+from ioc.photos import make_thumbnail
 from reports.models import ReportPhoto
-from reports.photos import make_thumbnail
 
 
 @shared_task(name="reports.tasks.deadline_sweep")

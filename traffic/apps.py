@@ -21,7 +21,10 @@ class TrafficConfig(AppConfig):
         )
 
     def ready(self):
-        from ioc import registry
+        from ioc import ingest, registry
+        from traffic.services import ingest_events
+
+        ingest.register_door("camera_events", ingest_events)
         from traffic.selectors import security_figures, traffic_figures
 
         registry.register(

@@ -10,14 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import audit, bus
+from ioc import audit, bus, hooks
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ioc.ingest import moment_field, text_field
 from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
-from onestop.services import counter_events
 from traffic.models import Camera, CameraEvent, CongestionLevel, EventKind, Incident, Purpose
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -183,7 +182,7 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
                 row.snapshot.save(snapshot.name, snapshot, save=False)
             rows.append(row)
         CameraEvent.objects.bulk_create(rows, batch_size=1000)
-        counter_events([row for row in rows if row.kind.code in ("unattended", "attended")])
+        hooks.emit(hooks.CAMERA_EVENTS_STORED, events=rows)
         for (index, _p), row in zip(events, rows, strict=True):
             results[index] = {"index": index, "status": "created", "id": row.pk}
         for index, _p in heartbeats:

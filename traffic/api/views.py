@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
 from ioc.models import Unit
+from ioc.photos import clean_photo
 from ioc.scope import scope_for
 from traffic import selectors, services
 from traffic.api.serializers import CameraEventsBody, CameraEventUploadSerializer, CameraMapSerializer
@@ -77,8 +78,6 @@ def ingest(request):
                 except ValueError:
                     pass  # left as text: the item check names the field
         if "snapshot" in request.FILES:
-            from reports.photos import clean_photo
-
             content, extension = clean_photo(request.FILES["snapshot"])
             content.name = f"{item.get('external_id') or 'snapshot'}.{extension}"
             snapshots = {0: content}

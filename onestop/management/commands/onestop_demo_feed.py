@@ -2,7 +2,8 @@
 queue figures, the counter cameras see staff leave and come back.
 
 Everything goes through the same services as the API: `dossiers_upsert` (full state each time, stamped
-with `updated_at`), `queue_figures_record`, and camera events through `traffic.services.ingest_events`.
+with `updated_at`), `queue_figures_record`, and camera events through the cameras' ingestion door
+(`ioc.ingest.door("camera_events")`).
 On start it syncs a backlog of dossiers received over the past weeks (the same ones on every start, so a
 restart changes nothing), some of them late, so the indicators are not empty. Runs until SIGTERM or
 SIGINT (or --count new dossiers), then exits with code 0.
@@ -21,12 +22,12 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from ioc.feeds import install_stop_signals
+from ioc.ingest import door
 from ioc.scope import EVERYTHING
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
 from onestop.demo import OFFICES
 from onestop.models import Counter, Procedure
 from onestop.services import dossiers_upsert, queue_figures_record
-from traffic.services import ingest_events
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ class Command(BaseCommand):
         ]
         if beats:
             try:
-                ingest_events(source="demo-onestop", items=beats, scope=EVERYTHING)
+                door("camera_events")(source="demo-onestop", items=beats, scope=EVERYTHING)
             except Exception as exc:
                 log.warning("counter camera heartbeats not stored: %s", exc)
 
@@ -253,7 +254,7 @@ class Command(BaseCommand):
             "occurred_at": timezone.now().isoformat(),
         }
         try:
-            ingest_events(source="demo-onestop", items=[event], scope=EVERYTHING)
+            door("camera_events")(source="demo-onestop", items=[event], scope=EVERYTHING)
         except Exception as exc:
             log.warning("counter camera event not stored: %s", exc)
 
