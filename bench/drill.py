@@ -54,6 +54,8 @@ SOCKETS = 40
 SOCKET_USERS = ("leader", "operator", "admin")  # province scope (the first two) and everything
 SESSION_COOKIE = "sessionid"  # Django's default SESSION_COOKIE_NAME, which the project keeps
 ORIGIN = "http://localhost"
+CHURNING = 8  # of the 40 sockets, the ones that are reloaded every CHURN_SECONDS
+CHURN_SECONDS = 5.0
 RECONNECT_TRY_AGAIN = 1.5  # seconds after a 1013 close
 RECONNECT_OTHER = 1.0
 
@@ -271,6 +273,8 @@ def start_server(kind: str) -> None:
 
     if kind == "redis":
         embedded.start_redis()
+    elif hasattr(embedded, "start_postgres"):
+        embedded.start_postgres()  # clears the dead postmaster's lock file and pgserver's stale handle
     else:
         embedded.postgres_url()
 
@@ -534,20 +538,25 @@ def _stored_event(answer: Answer, external_id: str) -> str | None:
 
 
 class Sockets:
-    """40 screens: each reconnects on close and records when each live message arrives."""
+    """40 screens: each reconnects on close and records when each live message arrives.
+
+    The first CHURNING of them also close and reopen every few seconds, as screens being reloaded do,
+    so that some connect while a server is away (and are told 1013, "try again") in every fault.
+    """
 
     def __init__(self, port: int, cookies: list[str]):
         self.url = f"ws://127.0.0.1:{port}/ws/live/"
         self.cookies = cookies
         self.arrivals: list[list[float]] = [[] for _ in cookies]
         self.connects = [0] * len(cookies)
-        self.closes: Counter = Counter()  # close code (or "refused") -> count
+        self.closes: list[tuple[float, str]] = []  # (when, close code or why it did not open)
         self.stopping = False
 
     async def keep(self, index: int) -> None:
         from websockets.asyncio.client import connect
         from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+        churning = index < CHURNING
         while not self.stopping:
             delay = RECONNECT_OTHER
             try:
@@ -566,23 +575,33 @@ class Sockets:
                     if hello.get("type") != "ioc.hello":
                         raise DrillError(f"first message on /ws/live/ was {hello}")
                     self.connects[index] += 1
-                    async for raw in ws:
+                    reload_at = now() + CHURN_SECONDS * random.uniform(0.7, 1.3) if churning else None
+                    while reload_at is None or now() < reload_at:
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), None if reload_at is None else reload_at - now())
+                        except TimeoutError:
+                            continue
                         arrived = now()
                         message = json.loads(raw)
                         if isinstance(message, dict) and "data" in message and "unit" in message:
                             self.arrivals[index].append(arrived)
+                    delay = 0.2  # reloaded by the drill: open again at once
+                self.closes.append((now(), "closed by the drill" if reload_at else str(ws.close_code)))
             except ConnectionClosed as closed:
                 code = closed.rcvd.code if closed.rcvd else "no close frame"
-                self.closes[code] += 1
+                self.closes.append((now(), str(code)))
                 if code == 1013:
                     delay = RECONNECT_TRY_AGAIN
             except (OSError, InvalidHandshake, TimeoutError) as exc:
-                self.closes[f"not opened: {type(exc).__name__}"] += 1
+                self.closes.append((now(), f"not opened: {type(exc).__name__}"))
             if not self.stopping:
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
 
     def first_after(self, index: int, start: float, end: float) -> float | None:
         return next((t for t in self.arrivals[index] if start <= t < end), None)
+
+    def closed_between(self, start: float, end: float) -> dict[str, int]:
+        return dict(Counter(code for at, code in self.closes if start <= at < end and code != "closed by the drill"))
 
 
 # --- faults -------------------------------------------------------------------------------------
@@ -608,10 +627,14 @@ async def inject(kind: str, system: System) -> dict:
         gone_by = now() + 10
         while _alive(pid) and now() < gone_by:  # not reaped yet
             await asyncio.sleep(0.1)
-        try:
-            await asyncio.to_thread(start_server, kind)
-        except Exception as exc:  # noqa: BLE001 (e.g. the supervisor started it at the same moment)
-            print(f"drill: starting {kind} again: {exc}", flush=True)
+        while not await asyncio.to_thread(server_up, kind):
+            try:
+                await asyncio.to_thread(start_server, kind)
+            except Exception as exc:  # noqa: BLE001 (e.g. the killed postmaster's backends are still leaving)
+                print(f"drill: starting {kind} again: {str(exc).splitlines()[0]}", flush=True)
+                if now() - fault_at > SELF_HEAL_WAIT + 30:
+                    break
+                await asyncio.sleep(1.0)
     while not await asyncio.to_thread(server_up, kind):
         if now() - fault_at > SELF_HEAL_WAIT + 30:
             raise DrillError(f"{kind} did not come back within {SELF_HEAL_WAIT + 30:.0f} s")
@@ -739,6 +762,7 @@ def summarise(*, run, minutes, started, ended, faults, writes, sockets, lost, pr
                 "server_back_after_s": round(fault["back_at"] - fault["at"], 2),
                 "writes": writes.recovery(fault["at"], window_end),
                 "sockets_heard_again": len(heard),
+                "socket_closes": sockets.closed_between(fault["at"], window_end),
                 "all_sockets_after_s": round(max(heard) - fault["at"], 2) if len(heard) == SOCKETS else None,
             }
         )
@@ -752,12 +776,14 @@ def summarise(*, run, minutes, started, ended, faults, writes, sockets, lost, pr
         "minutes": minutes,
         "sockets": SOCKETS,
         "sockets_heard_before_first_fault": before,
-        "socket_closes": {str(code): count for code, count in sockets.closes.items()},
+        "socket_closes": sockets.closed_between(started, ended + DRAIN_SECONDS + 60),
+        "socket_reloads": sum(1 for _at, code in sockets.closes if code == "closed by the drill"),
         "socket_connects": sum(sockets.connects),
         "live_messages": sum(len(a) for a in sockets.arrivals),
         "writes": {
             "accepted": accepted,
             "accepted_by_kind": {kind: len(keys) for kind, keys in writes.accepted.items()},
+            "accepted_found_in_database": accepted - lost_count,
             "accepted_lost": lost_count,
             "lost": lost,
             "refused_503_retried": writes.refused_503,
@@ -811,17 +837,22 @@ def print_table(results: dict) -> None:
         f"Fault drill ({results['minutes']:g} min, {results['sockets']} sockets, run {results['run']})",
         "",
         _line("accepted writes", w["accepted"], f"({kinds})"),
+        _line("accepted writes found in the database", w["accepted_found_in_database"]),
         _line("accepted writes lost (must be 0)", w["accepted_lost"]),
         _line("writes refused with 503 (retried)", w["refused_503_retried"]),
         _line("connection errors (retried)", w["connection_errors"]),
         _line("500 responses seen (must be 0)", w["responses_500"]),
         _line("writes never accepted (not lost)", w["never_accepted"]),
         _line("sockets hearing before the first fault", heard),
-        _line("live messages received", results["live_messages"], f"{results['socket_connects']} socket connects"),
-        _line("socket closes by code", "", str(results["socket_closes"] or "-")),
+        _line(
+            "live messages received",
+            results["live_messages"],
+            f"{results['socket_connects']} socket opens, {results['socket_reloads']} reloads by the drill",
+        ),
+        _line("socket closes by code (not reloads)", "", str(results["socket_closes"] or "-")),
         "",
         f"{'fault':<10}{'at (s)':>8}{'restarted by':>14}{'back (s)':>10}{'writes failed':>16}"
-        f"{'writes again (s)':>18}{'all sockets (s)':>17}{'heard':>8}",
+        f"{'writes again (s)':>18}{'all sockets (s)':>17}{'heard':>8}{'1013s':>7}",
     ]
     for row in results["faults"]:
         recovered = row["writes"]["recovered_after_s"]
@@ -830,6 +861,7 @@ def print_table(results: dict) -> None:
             f"{row['server']:<10}{row['at_s']:>8.1f}{row['restarted_by']:>14}{row['server_back_after_s']:>10.1f}"
             f"{row['writes']['refused_or_failed']:>16}{'never' if recovered is None else f'{recovered:.1f}':>18}"
             f"{'never' if every is None else f'{every:.1f}':>17}{row['sockets_heard_again']:>5}/{results['sockets']}"
+            f"{row['socket_closes'].get('1013', 0):>7}"
         )
     lines.append("")
     if results["failures"]:
