@@ -189,3 +189,27 @@ def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
         }
         for c in cameras
     ]
+
+
+def incident_state(incident: Incident) -> dict:
+    """An incident's absolute state, as screens and the API show it and live messages carry it."""
+    return {
+        "id": incident.pk,
+        "camera": incident.camera.code,
+        "camera_name": incident.camera.name,
+        "purpose": incident.camera.purpose,
+        "kind": incident.kind.code,
+        "kind_name": incident.kind.name,
+        "severity": incident.severity,
+        "status": incident.status,
+        "status_label": incident.get_status_display(),
+        "unit": incident.unit.code if incident.unit_id else None,
+        "unit_name": incident.camera.unit.name,
+        "event_count": incident.event_count,
+        "first_event_at": incident.first_event_at.isoformat(),
+        "last_event_at": incident.last_event_at.isoformat(),
+        "congestion_level": incident.congestion_level,
+        "dispatched_to": incident.dispatched_to.code if incident.dispatched_to_id else None,
+        "latitude": incident.camera.latitude,
+        "longitude": incident.camera.longitude,
+    }

@@ -17,6 +17,7 @@ from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
+from traffic import selectors
 from traffic.models import Camera, CameraEvent, CongestionLevel, EventKind, Incident, Purpose
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -391,29 +392,6 @@ def camera_state(camera: Camera) -> dict:
     }
 
 
-def incident_state(incident: Incident) -> dict:
-    return {
-        "id": incident.pk,
-        "camera": incident.camera.code,
-        "camera_name": incident.camera.name,
-        "purpose": incident.camera.purpose,
-        "kind": incident.kind.code,
-        "kind_name": incident.kind.name,
-        "severity": incident.severity,
-        "status": incident.status,
-        "status_label": incident.get_status_display(),
-        "unit": incident.unit.code if incident.unit_id else None,
-        "unit_name": incident.camera.unit.name,
-        "event_count": incident.event_count,
-        "first_event_at": incident.first_event_at.isoformat(),
-        "last_event_at": incident.last_event_at.isoformat(),
-        "congestion_level": incident.congestion_level,
-        "dispatched_to": incident.dispatched_to.code if incident.dispatched_to_id else None,
-        "latitude": incident.camera.latitude,
-        "longitude": incident.camera.longitude,
-    }
-
-
 def _announce_incident(incident: Incident) -> None:
     camera = incident.camera
     extra = [incident.dispatched_to] if incident.dispatched_to_id else []
@@ -422,7 +400,7 @@ def _announce_incident(incident: Incident) -> None:
         subsystem=subsystem_of(camera),
         unit=camera.unit,
         extra_units=extra,
-        data=incident_state(incident),
+        data=selectors.incident_state(incident),
     )
     bus.publish_kpis(subsystem=subsystem_of(camera), unit=camera.unit)
 

@@ -2,13 +2,14 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from indicators import selectors, services
-from indicators.models import Indicator, Observation
+from indicators.api import serializers as s
+from indicators.models import Observation
 from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
 from ioc.errors import NotFound
@@ -26,20 +27,6 @@ OBSERVATIONS_EXAMPLE = OpenApiExample(
 )
 
 
-class ObservationItemSerializer(serializers.Serializer):
-    """One observation as a department's system sends it (checked item by item, see the results)."""
-
-    indicator = serializers.CharField(help_text=_("Indicator code."))
-    unit = serializers.CharField(required=False, help_text=_("Unit code; default: the station's unit, or the key's."))
-    station = serializers.CharField(required=False, help_text=_("Monitoring station code."))
-    period = serializers.CharField(help_text=_("2026, 2026-Q3, 2026-11, 2026-11-26 or an ISO 8601 time."))
-    value = serializers.DecimalField(max_digits=18, decimal_places=4)
-
-
-class ObservationBatchSerializer(serializers.Serializer):
-    observations = ObservationItemSerializer(many=True)
-
-
 class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Indicator definitions: what each subsystem reports, its period, direction and thresholds."""
 
@@ -48,26 +35,7 @@ class IndicatorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     filterset_fields = ["subsystem", "period"]
     key_scopes = {"list": "indicators:read", "retrieve": "indicators:read"}
 
-    class IndicatorSerializer(serializers.ModelSerializer):
-        class Meta:
-            model = Indicator
-            fields = [
-                "code",
-                "subsystem",
-                "name",
-                "name_en",
-                "unit_of_measure",
-                "period",
-                "direction",
-                "warning_threshold",
-                "critical_threshold",
-                "rollup",
-                "accumulates",
-                "scale",
-                "source",
-            ]
-
-    serializer_class = IndicatorSerializer
+    serializer_class = s.IndicatorSerializer
 
 
 class ObservationFilter(filters.FilterSet):
@@ -90,28 +58,7 @@ class ObservationViewSet(ScopedViewSet, mixins.ListModelMixin):
     filterset_class = ObservationFilter
     key_scopes = {"list": "indicators:read", "create": "indicators:write"}
 
-    class ObservationSerializer(serializers.ModelSerializer):
-        indicator = serializers.SlugRelatedField(slug_field="code", read_only=True)
-        unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-        station = serializers.SlugRelatedField(slug_field="code", read_only=True)
-
-        class Meta:
-            model = Observation
-            fields = [
-                "id",
-                "indicator",
-                "unit",
-                "station",
-                "period",
-                "period_start",
-                "value",
-                "status",
-                "source",
-                "received_at",
-                "revisions",
-            ]
-
-    serializer_class = ObservationSerializer
+    serializer_class = s.ObservationSerializer
 
     def get_permissions(self):
         if self.action == "create":
@@ -119,7 +66,7 @@ class ObservationViewSet(ScopedViewSet, mixins.ListModelMixin):
         return super().get_permissions()
 
     @extend_schema(
-        request=ObservationBatchSerializer,
+        request=s.ObservationBatchSerializer,
         responses={
             200: OpenApiResponse(description=_("One result per observation: created, replaced, unchanged or error."))
         },

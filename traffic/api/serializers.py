@@ -1,7 +1,8 @@
-"""What a vendor system sends to POST /api/v1/traffic/events/, for the OpenAPI schema.
+"""What the cameras API reads and writes.
 
-Ingestion reads items with the cheap checks of traffic.services.parse_item; these serializers only
-describe the body (drf-spectacular), so the schema says what the endpoint takes.
+What a vendor system sends to POST /api/v1/traffic/events/ is read with the cheap checks of
+traffic.services.parse_item; the serializers of that body only describe it (drf-spectacular), so the
+schema says what the endpoint takes.
 """
 
 from django.conf import settings
@@ -9,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from traffic.models import CongestionLevel
+from traffic import selectors
+from traffic.models import Camera, CameraEvent, CongestionLevel
 
 
 class CameraEventItemSerializer(serializers.Serializer):
@@ -62,3 +64,52 @@ class CameraMapSerializer(serializers.Serializer):
     road = serializers.CharField()
     last_event_at = serializers.DateTimeField(allow_null=True)
     open_incident = OpenIncidentSerializer(allow_null=True)
+
+
+class CameraSerializer(serializers.ModelSerializer):
+    unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Camera
+        fields = [
+            "code",
+            "name",
+            "purpose",
+            "unit",
+            "latitude",
+            "longitude",
+            "road",
+            "vendor",
+            "health",
+            "last_heartbeat_at",
+            "last_event_at",
+            "active",
+        ]
+
+
+class IncidentSerializer(serializers.Serializer):
+    def to_representation(self, instance):
+        return selectors.incident_state(instance)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    camera = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = CameraEvent
+        fields = [
+            "id",
+            "camera",
+            "kind",
+            "occurred_at",
+            "received_at",
+            "plate",
+            "speed_kmh",
+            "vehicle_count",
+            "congestion_level",
+            "score",
+            "zone",
+            "snapshot_url",
+            "incident",
+        ]

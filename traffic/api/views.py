@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -15,7 +15,14 @@ from ioc.models import Unit
 from ioc.photos import clean_photo
 from ioc.scope import scope_for
 from traffic import selectors, services
-from traffic.api.serializers import CameraEventsBody, CameraEventUploadSerializer, CameraMapSerializer
+from traffic.api.serializers import (
+    CameraEventsBody,
+    CameraEventUploadSerializer,
+    CameraMapSerializer,
+    CameraSerializer,
+    EventSerializer,
+    IncidentSerializer,
+)
 from traffic.models import Camera, CameraEvent, Incident
 
 EVENT_EXAMPLE = OpenApiExample(
@@ -104,26 +111,6 @@ class CameraViewSet(ScopedViewSet, mixins.ListModelMixin):
     queryset = Camera.objects.select_related("unit")
     filterset_fields = ["purpose", "health", "active"]
 
-    class CameraSerializer(serializers.ModelSerializer):
-        unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
-
-        class Meta:
-            model = Camera
-            fields = [
-                "code",
-                "name",
-                "purpose",
-                "unit",
-                "latitude",
-                "longitude",
-                "road",
-                "vendor",
-                "health",
-                "last_heartbeat_at",
-                "last_event_at",
-                "active",
-            ]
-
     serializer_class = CameraSerializer
 
     @extend_schema(responses=CameraMapSerializer(many=True))
@@ -156,17 +143,13 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
     filterset_class = IncidentFilter
     not_found_message = gettext_lazy("No such incident.")
 
-    class IncidentSerializer(serializers.Serializer):
-        def to_representation(self, instance):
-            return services.incident_state(instance)
-
     serializer_class = IncidentSerializer
 
     def retrieve(self, request, pk=None):
         """An incident with its latest events and their snapshots."""
         incident = get_object_or_404(self.get_queryset(), pk=pk)
         events = incident.events.order_by("-occurred_at")[:20]
-        data = services.incident_state(incident)
+        data = selectors.incident_state(incident)
         data["note"] = incident.note
         data["events"] = [
             {
@@ -186,7 +169,7 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return Response(
-            services.incident_state(services.incident_acknowledge(incident_id=self.object_id(pk), user=request.user))
+            selectors.incident_state(services.incident_acknowledge(incident_id=self.object_id(pk), user=request.user))
         )
 
     @action(detail=True, methods=["post"], url_path="dispatch")
@@ -198,21 +181,21 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
         incident = services.incident_dispatch(
             incident_id=self.object_id(pk), user=request.user, unit=unit, note=str(request.data.get("note", ""))
         )
-        return Response(services.incident_state(incident))
+        return Response(selectors.incident_state(incident))
 
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         incident = services.incident_resolve(
             incident_id=self.object_id(pk), user=request.user, note=str(request.data.get("note", ""))
         )
-        return Response(services.incident_state(incident))
+        return Response(selectors.incident_state(incident))
 
     @action(detail=True, methods=["post"], url_path="false-alarm")
     def false_alarm(self, request, pk=None):
         incident = services.incident_resolve(
             incident_id=self.object_id(pk), user=request.user, note=str(request.data.get("note", "")), false_alarm=True
         )
-        return Response(services.incident_state(incident))
+        return Response(selectors.incident_state(incident))
 
 
 class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
@@ -226,27 +209,5 @@ class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
         "occurred_at": ["gte", "lt"],
         "plate": ["exact"],
     }
-
-    class EventSerializer(serializers.ModelSerializer):
-        camera = serializers.SlugRelatedField(slug_field="code", read_only=True)
-        kind = serializers.SlugRelatedField(slug_field="code", read_only=True)
-
-        class Meta:
-            model = CameraEvent
-            fields = [
-                "id",
-                "camera",
-                "kind",
-                "occurred_at",
-                "received_at",
-                "plate",
-                "speed_kmh",
-                "vehicle_count",
-                "congestion_level",
-                "score",
-                "zone",
-                "snapshot_url",
-                "incident",
-            ]
 
     serializer_class = EventSerializer
