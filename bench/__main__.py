@@ -1,7 +1,8 @@
 """`python -m bench`: run every benchmark, print the table, write var/bench/results.json.
 
 `python -m bench --only cameras` runs one of them (live, snapshot, reports, cameras);
-`--server uvicorn --workers 2` measures uvicorn with two worker processes instead of one daphne.
+By default it measures what `make run` serves (uvicorn with IOC_WEB_WORKERS processes);
+`--server daphne` or `--workers 1` measure another set-up.
 """
 
 import argparse
@@ -27,16 +28,21 @@ def arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", choices=BENCHMARKS, action="append", help="Run only this benchmark (repeatable).")
     kind, workers, ws = servers.choice()
     parser.add_argument(
-        "--server", choices=servers.SERVERS, default=kind, help="ASGI server under test (IOC_BENCH_SERVER; daphne)."
+        "--server", choices=servers.SERVERS, default=kind, help="ASGI server (IOC_BENCH_SERVER; uvicorn, as make run)."
     )
-    parser.add_argument("--workers", type=int, default=workers, help="uvicorn worker processes (IOC_BENCH_WORKERS; 1).")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="uvicorn worker processes (IOC_BENCH_WORKERS; as make run)."
+    )
     parser.add_argument(
         "--ws",
         choices=("websockets", "websockets-sansio", "wsproto"),
         default=ws,
         help="uvicorn's websocket implementation (IOC_BENCH_WS; websockets).",
     )
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.workers is None:
+        options.workers = 1 if options.server == "daphne" else workers
+    return options
 
 
 def main(argv=None) -> int:

@@ -132,11 +132,14 @@ class Server:
 
 def choice() -> tuple[str, int, str]:
     """Server, worker count and uvicorn websocket implementation from IOC_BENCH_SERVER,
-    IOC_BENCH_WORKERS and IOC_BENCH_WS (daphne, 1, websockets)."""
-    kind = os.environ.get("IOC_BENCH_SERVER", "daphne")
+    IOC_BENCH_WORKERS and IOC_BENCH_WS; by default what `make run` serves: uvicorn with
+    IOC_WEB_WORKERS processes (the number of cores, at most 4)."""
+    kind = os.environ.get("IOC_BENCH_SERVER", "uvicorn")
     if kind not in SERVERS:
         raise ValueError(f"IOC_BENCH_SERVER must be one of {', '.join(SERVERS)}, not {kind!r}")
-    return kind, int(os.environ.get("IOC_BENCH_WORKERS", "1")), os.environ.get("IOC_BENCH_WS", "websockets")
+    default_workers = 1 if kind == "daphne" else os.environ.get("IOC_WEB_WORKERS") or min(os.cpu_count() or 1, 4)
+    workers = int(os.environ.get("IOC_BENCH_WORKERS") or default_workers)
+    return kind, workers, os.environ.get("IOC_BENCH_WS", "websockets")
 
 
 def _command(kind: str, workers: int, ws: str, port: int) -> tuple[list[str], str]:
