@@ -58,7 +58,7 @@ def photo(request, uid):
 def workspace(request):
     """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
     require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    return staff_page(request, "ioc/workspace.html", "workspace")
+    return staff_page(request, "reports/staff/workspace.html", "workspace")
 
 
 FIGURE_LABELS = {
@@ -78,7 +78,7 @@ def report_list_page(request):
     figure = request.GET.get("figure", "")
     return staff_page(
         request,
-        "ioc/report_list.html",
+        "reports/staff/report_list.html",
         "reports",
         figures=list(FIGURE_LABELS.items()),
         figure=figure,
@@ -97,7 +97,7 @@ def report_page(request, report_id: int):
     require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
     return staff_page(
         request,
-        "ioc/report_detail.html",
+        "reports/staff/report_detail.html",
         "reports",
         report_id=report_id,
         can_direct=has_role(request.user, LEADER, ADMIN),

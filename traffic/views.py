@@ -13,7 +13,7 @@ from traffic.models import CameraEvent
 def cameras(request):
     """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
     require_role(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
-    return staff_page(request, "ioc/cameras.html", "cameras")
+    return staff_page(request, "traffic/cameras.html", "cameras")
 
 
 def snapshot(request, event_id: int):
