@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,14 @@ class _Sender:
             for subsystem, code in due:
                 try:
                     panel = subsystem_panel(subsystem, code)
-                except Exception:  # the database away, say: compute and send them again later
+                except Exception as exc:  # the database away, say: compute and send them again later
                     stats["kpi_failed"] += 1
-                    log.exception("computing live figures failed", extra={"subsystem": subsystem, "unit": code})
+                    if isinstance(exc, DatabaseError):  # an outage: one line, not a traceback per subsystem
+                        log.warning(
+                            "live figures not computed, the database is away: %s", exc, extra={"subsystem": subsystem}
+                        )
+                    else:
+                        log.exception("computing live figures failed", extra={"subsystem": subsystem, "unit": code})
                     with self.lock:
                         self.retry[(subsystem, code)] = now + KPI_RETRY_AFTER
                     continue

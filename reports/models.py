@@ -1,5 +1,7 @@
 """Field reports (phản ánh hiện trường): categories, deadline policies, reports and their timeline."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -32,6 +34,12 @@ OPEN_STATUSES = (Status.RECEIVED, Status.ACCEPTED, Status.ASSIGNED, Status.IN_PR
 # Statuses in which the handling unit works on it.
 WORKING_STATUSES = (Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)
 FINISHED_STATUSES = (Status.RESOLVED, Status.CLOSED, Status.REJECTED, Status.DUPLICATE)
+# A citizen may rate the answer once there is one, and reopen a finished report for a while.
+RATABLE_STATUSES = (Status.ANSWERED, Status.RESOLVED, Status.CLOSED)
+REOPENABLE_STATUSES = (Status.RESOLVED, Status.CLOSED)
+# On-time answer shares (%) from which a unit is doing well, or fairly; below, poorly (wall and portal).
+ON_TIME_GOOD, ON_TIME_FAIR = 90, 75
+
 # The one rule of what the public may see (portal list and map, Open311, photos, the submit answer):
 # reports an operator has triaged and not rejected. One awaiting triage (new or handed back) is not.
 PUBLISHED_STATUSES = tuple(s for s in Status if s not in (Status.RECEIVED, Status.REJECTED))
@@ -188,6 +196,16 @@ class Report(models.Model):
 
     def __str__(self):
         return self.tracking_code
+
+    def reopen_until(self, now=None):
+        """Until when the citizen may reopen it (IOC_REPORTS_REOPEN_DAYS after it was finished), or None."""
+        from django.utils import timezone
+
+        finished = self.resolved_at or self.closed_at
+        if self.status not in REOPENABLE_STATUSES or finished is None:
+            return None
+        until = finished + timedelta(days=settings.IOC_REPORTS_REOPEN_DAYS)
+        return until if (now or timezone.now()) <= until else None
 
     @property
     def is_triaged(self) -> bool:

@@ -26,6 +26,8 @@ from ioc import geo
 from ioc.scope import Scope
 from reports.models import (
     FINISHED_STATUSES,
+    ON_TIME_FAIR,
+    ON_TIME_GOOD,
     OPEN_STATUSES,
     PUBLISHED_STATUSES,
     WORKING_STATUSES,
@@ -284,6 +286,13 @@ def _on_time_share(reports, since, now) -> float | None:
     return round(100 * row["on_time"] / row["total"], 1) if row["total"] else None
 
 
+def on_time_status(share: float | None) -> str | None:
+    """ok, warning or critical for an on-time share in % (ON_TIME_GOOD, ON_TIME_FAIR); None without one."""
+    if share is None:
+        return None
+    return "ok" if share >= ON_TIME_GOOD else "warning" if share >= ON_TIME_FAIR else "critical"
+
+
 def _drilldown(figure: str) -> str:
     return f"{reverse('report-list-page')}?figure={figure}"
 
@@ -303,11 +312,6 @@ def wall_figures(scope: Scope) -> dict | None:
     )
     on_time_7 = _on_time_share(reports, now - timedelta(days=7), now)
     on_time_30 = _on_time_share(reports, month, now)
-
-    def share_status(value):
-        if value is None:
-            return None
-        return "ok" if value >= 90 else "warning" if value >= 75 else "critical"
 
     slowest = (
         reports.filter(received_at__gte=month, first_answered_at__isnull=False, assigned_unit__isnull=False)
@@ -358,14 +362,14 @@ def wall_figures(scope: Scope) -> dict | None:
                 "label": _("Answered on time, 7 days"),
                 "value": on_time_7,
                 "unit": "%",
-                "status": share_status(on_time_7),
+                "status": on_time_status(on_time_7),
             },
             {
                 "code": "on_time_30d",
                 "label": _("Answered on time, 30 days"),
                 "value": on_time_30,
                 "unit": "%",
-                "status": share_status(on_time_30),
+                "status": on_time_status(on_time_30),
             },
             {
                 "code": "median_answer",

@@ -29,6 +29,8 @@ from ioc.services import alert_raise, alert_resolve_by_key
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
 from reports.models import (
     OPEN_STATUSES,
+    RATABLE_STATUSES,
+    REOPENABLE_STATUSES,
     WORKING_STATUSES,
     Category,
     Channel,
@@ -536,9 +538,8 @@ def report_reopen(*, tracking_code: str, secret: str, reason: str):
     reason = _clean_text(reason, "reason", limit=1000)
     with transaction.atomic():
         report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
-        _require_status(report, (Status.RESOLVED, Status.CLOSED), _("reopen"))
-        finished = report.resolved_at or report.closed_at
-        if timezone.now() - finished > timedelta(days=settings.IOC_REPORTS_REOPEN_DAYS):
+        _require_status(report, REOPENABLE_STATUSES, _("reopen"))
+        if report.reopen_until() is None:
             raise Conflict(
                 _("A report can be reopened within %(days)s days of its resolution.")
                 % {"days": settings.IOC_REPORTS_REOPEN_DAYS}
@@ -561,7 +562,7 @@ def report_rate(*, tracking_code: str, secret: str, rating: int, comment: str = 
     comment = _clean_text(comment, "comment", required=False, limit=500)
     with transaction.atomic():
         report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
-        _require_status(report, (Status.ANSWERED, Status.RESOLVED, Status.CLOSED), _("rate"))
+        _require_status(report, RATABLE_STATUSES, _("rate"))
         report.rating, report.rating_comment = rating, comment
         report.save(update_fields=["rating", "rating_comment", "updated_at"])
         _event(report, Action.RATED, note=f"{rating}/5 {comment}".strip(), public=True, from_status=report.status)

@@ -34,7 +34,17 @@ from ioc.throttling import device_cookie_set
 from ioc.views import require_role, staff_page
 from reports import selectors, services
 from reports.limits import ReportSubmitThrottle, refusal_message, retry_after
-from reports.models import OPEN_STATUSES, Category, CategoryGroup, Channel, Report, ReportAnswer, ReportPhoto, Status
+from reports.models import (
+    OPEN_STATUSES,
+    RATABLE_STATUSES,
+    Category,
+    CategoryGroup,
+    Channel,
+    Report,
+    ReportAnswer,
+    ReportPhoto,
+    Status,
+)
 
 
 @cache_control(private=True, max_age=3600)
@@ -378,16 +388,6 @@ def _deadline(due, done, now) -> dict | None:
     return {"due": due, "done": done, "state": state}
 
 
-def _reopen_until(report: Report):
-    if report.status not in (Status.RESOLVED, Status.CLOSED):
-        return None
-    finished = report.resolved_at or report.closed_at
-    if finished is None:
-        return None
-    until = finished + timedelta(days=settings.IOC_REPORTS_REOPEN_DAYS)
-    return until if timezone.now() <= until else None
-
-
 def _render_track(request, report: Report, secret: str, *, errors=None, typed=None, status=200):
     public = selectors.public_report(report)
     thumbs = {}
@@ -424,8 +424,8 @@ def _render_track(request, report: Report, secret: str, *, errors=None, typed=No
             for a in public["answers"]
         ],
         "timeline": [dict(e, at=_iso_to_datetime(e["at"])) for e in reversed(public["timeline"])],
-        "can_rate": report.status in (Status.ANSWERED, Status.RESOLVED, Status.CLOSED),
-        "reopen_until": _reopen_until(report),
+        "can_rate": report.status in RATABLE_STATUSES,
+        "reopen_until": report.reopen_until(),
         "reopen_days": settings.IOC_REPORTS_REOPEN_DAYS,
         "ratings": range(1, 6),
         "errors": errors or {},
@@ -692,7 +692,9 @@ def unit_stats(request):
     for row in rows:
         for days in STAT_PERIODS:
             pct = row[f"pct_{days}"]
-            row[f"level_{days}"] = None if pct is None else "good" if pct >= 90 else "fair" if pct >= 75 else "poor"
+            row[f"level_{days}"] = {"ok": "good", "warning": "fair", "critical": "poor", None: None}[
+                selectors.on_time_status(pct)
+            ]
 
     def column(column_key: str, label) -> dict:
         # First click: names A-Z, figures best first; clicking the sorted column flips it.
