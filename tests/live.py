@@ -16,11 +16,18 @@ def session_cookie(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def open_socket(cookie: str | None):
+def live_communicator(*, cookie: str | None = None, authorization: str | None = None) -> WebsocketCommunicator:
+    """A /ws/live/ client as a screen on this site opens it, with a session cookie or other credentials."""
     headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if cookie:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+    if authorization:
+        headers.append((b"authorization", authorization.encode()))
+    return WebsocketCommunicator(application, "/ws/live/", headers=headers)
+
+
+async def open_socket(cookie: str | None):
+    communicator = live_communicator(cookie=cookie)
     connected, code = await communicator.connect(timeout=5)
     if connected:
         hello = await communicator.receive_json_from(timeout=5)

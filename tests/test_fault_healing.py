@@ -5,14 +5,18 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
 
 from ioc import bus, embedded, services
-from ioc.asgi import application
 from ioc.live_layer import CONNECTION_ERRORS
 from ioc.outage import CLOSE_TRY_AGAIN
-from tests.live import close_worker_thread_connections, collect, open_socket, session_cookie, wait_for
+from tests.live import (
+    close_worker_thread_connections,
+    collect,
+    live_communicator,
+    open_socket,
+    session_cookie,
+    wait_for,
+)
 from tests.test_redis_outage import own_redis  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,15 +37,7 @@ def fresh_layer(own_redis):  # noqa: F811
 
 async def turned_away(cookie) -> int:
     """Open a socket expecting "try again": the close code it gets."""
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/live/",
-        headers=[
-            (b"origin", b"http://localhost"),
-            (b"host", b"localhost"),
-            (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
-        ],
-    )
+    communicator = live_communicator(cookie=cookie)
     connected, _subprotocol = await communicator.connect(timeout=10)
     assert connected  # accepted, so that the browser can read the close code
     closing = await communicator.receive_output(timeout=5)

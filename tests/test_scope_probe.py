@@ -10,13 +10,11 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.testing import WebsocketCommunicator
 
 from ioc import bus
-from ioc.asgi import application
 from ioc.routing import websocket_urlpatterns
 from ioc.services import alert_raise
-from tests.live import close_worker_thread_connections, collect, open_socket, session_cookie
+from tests.live import close_worker_thread_connections, collect, live_communicator, open_socket, session_cookie
 from tests.world import MARKERS, outsiders, routes, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,7 +76,12 @@ PROBES = {
         )
     ],
     "api/v1/reports/^track/(?P<code>[A-Za-z0-9-]+)/reopen/$": [
-        (POST, lambda w: f"/api/v1/reports/track/{w['report'].tracking_code}/reopen/", OBJECT, {"secret": "x", "reason": "Chưa sửa xong"})
+        (
+            POST,
+            lambda w: f"/api/v1/reports/track/{w['report'].tracking_code}/reopen/",
+            OBJECT,
+            {"secret": "x", "reason": "Chưa sửa xong"},
+        )
     ],
     "api/v1/reports/^(?P<pk>[^/.]+)/$": [(GET, lambda w: f"/api/v1/reports/{report(w)}/", OBJECT, None)],
     **{
@@ -312,15 +315,7 @@ def test_a_key_cannot_open_a_live_socket(city):
     _key, plain = api_key_create(name="socket", scopes=list(API_KEY_SCOPES), unit=city["province"])
 
     async def scenario():
-        communicator = WebsocketCommunicator(
-            application,
-            "/ws/live/",
-            headers=[
-                (b"origin", b"http://localhost"),
-                (b"host", b"localhost"),
-                (b"authorization", f"Bearer {plain}".encode()),
-            ],
-        )
+        communicator = live_communicator(authorization=f"Bearer {plain}")
         connected, _code = await communicator.connect(timeout=5)
         await communicator.disconnect()
         return connected
