@@ -13,8 +13,6 @@ import hashlib
 import logging
 import math
 import random
-import signal
-import time
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
@@ -25,13 +23,12 @@ from indicators import periods, services
 from indicators.demo import FEED
 from indicators.models import Indicator, Period, Station
 from indicators.selectors import SPARK_POINTS
-from ioc.feeds import install_stop_signals
+from ioc.feeds import Scheduler
 from ioc.scope import EVERYTHING
 
 log = logging.getLogger(__name__)
 
 SOURCE = "demo-feed"
-SLEEP_STEP = 0.2  # seconds; a stop signal is noticed within this
 WHOLE = {"aqi", "dengue_cases", "pupils", "schools"}
 POLLUTED_STATIONS = {"BH-KK-01": 1.3}  # Biên Hòa's industrial parks and traffic
 
@@ -94,33 +91,14 @@ class Command(BaseCommand):
             raise CommandError("Demo indicators are missing. Run `python manage.py load_demo` first.")
         self.stations = {s.code: s for s in Station.objects.all()}
         self.rng = random.Random(seed)
-        self.stopping = False
-        previous = self._install_signals()
-        try:
+        self.interval, self.rounds, self.done = interval, rounds, 0
+        feed = Scheduler(say=self._say)
+        with feed.stopping_on_signals():
             if not no_history:
                 self._fill_history()
-            done = 0
-            while not self.stopping:
-                self._round()
-                done += 1
-                if rounds and done >= rounds:
-                    break
-                self._sleep(interval)
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            feed.at(0, self._round)
+            feed.run()
         self._say("stopped")
-
-    def _install_signals(self) -> dict:
-        return install_stop_signals(self._on_signal)
-
-    def _on_signal(self, signum, frame):
-        self.stopping = True
-
-    def _sleep(self, seconds: float) -> None:
-        wake = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < wake:
-            time.sleep(min(SLEEP_STEP, max(0.0, wake - time.monotonic())))
 
     def _places(self, code: str):
         places, base, spread = FEED[code]
@@ -150,7 +128,13 @@ class Command(BaseCommand):
                 totals[key] = totals.get(key, 0) + count
         self._say(f"history: {totals}")
 
-    def _round(self) -> None:
+    def _round(self) -> float | None:
+        """One round of figures; the pause before the next, or None after the last of --rounds."""
+        self._report_round()
+        self.done += 1
+        return None if self.rounds and self.done >= self.rounds else self.interval
+
+    def _report_round(self) -> None:
         now = timezone.now()
         items = []
         for code, indicator in self.indicators.items():

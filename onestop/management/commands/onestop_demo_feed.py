@@ -9,19 +9,16 @@ restart changes nothing), some of them late, so the indicators are not empty. Ru
 SIGINT (or --count new dossiers), then exits with code 0.
 """
 
-import heapq
 import itertools
 import logging
 import random
-import signal
-import time
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from ioc.feeds import install_stop_signals
+from ioc.feeds import Scheduler
 from ioc.ingest import door
 from ioc.scope import EVERYTHING
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
@@ -31,7 +28,6 @@ from onestop.services import dossiers_upsert, queue_figures_record
 
 log = logging.getLogger(__name__)
 
-SLEEP_STEP = 0.2
 HEARTBEAT_EVERY = 30  # seconds between queue figures and counter-camera heartbeats
 BACKLOG = 40
 UNIT_WEIGHTS = {"26080": 5, "26089": 2, "26068": 4}
@@ -63,28 +59,26 @@ class Command(BaseCommand):
         self.units = [c for c in UNIT_WEIGHTS if c in units]
         if not self.procedures or not self.counters:
             raise CommandError("Demo offices are missing. Run `python manage.py load_demo` first.")
-        self.interval, self.count, self.speed = interval, count, speed
+        self.interval, self.count = interval, count
         self.rng = random.Random(seed)
-        self.stopping = False
-        self.queue: list = []
         self.sequence = itertools.count()
-        self.created = 0
+        self.created = self.pending = 0  # dossiers made; steps and camera events still to come
         self.run_id = timezone.now().strftime("%y%m%d%H%M%S")
-        previous = self._install_signals()
-        try:
+        self.feed = Scheduler(speed=speed, say=self._say)
+        with self.feed.stopping_on_signals():
             if not no_backlog:
                 self._backlog()
-            self._run()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        self._say("stopped" if self.stopping else f"done: {self.created} dossiers")
+            self.feed.at(0, self._new_dossier)
+            self.feed.at(0, self._counters, retry=HEARTBEAT_EVERY)
+            self.feed.run()
+        self._say("stopped" if self.feed.stopping else f"done: {self.created} dossiers")
 
-    def _install_signals(self) -> dict:
-        return install_stop_signals(self._on_signal)
+    def _done(self) -> bool:
+        return bool(self.count) and self.created >= self.count and not self.pending
 
-    def _on_signal(self, signum, frame):
-        self.stopping = True
+    def _later(self, seconds: float, task, *args) -> None:
+        self.pending += 1
+        self.feed.at(seconds, task, *args)
 
     # --- dossiers ---------------------------------------------------------------------------
 
@@ -174,7 +168,10 @@ class Command(BaseCommand):
         mood = rng.random()
         state["satisfaction"] = "satisfied" if mood < 0.8 else "neutral" if mood < 0.95 else "dislike"
 
-    def _new_dossier(self) -> None:
+    def _new_dossier(self) -> float | None:
+        """A citizen files a dossier; the pause before the next, or None once --count are made."""
+        if self.count and self.created >= self.count:
+            return None
         self.created += 1
         rng = random.Random(self.rng.getrandbits(64))
         state = self._new_state(rng, f"DEMO-{self.run_id}-{self.created:04d}", timezone.now())
@@ -185,9 +182,14 @@ class Command(BaseCommand):
             plan += ["ask", "supply"]
         if rng.random() < 0.85:  # the rest stay in process and may run late
             plan += ["finish"]
-        self._schedule(rng.uniform(*STEP_PAUSE), "dossier", (state, plan, rng))
+        self._later(rng.uniform(*STEP_PAUSE), self._step, state, plan, rng)
+        if self.rng.random() < 0.08:
+            self._counter_camera()
+        return self.rng.expovariate(1 / self.interval) if self.interval else 0.0
 
-    def _step(self, state: dict, plan: list, rng: random.Random) -> None:
+    def _step(self, state: dict, plan: list, rng: random.Random) -> float | None:
+        """The dossier's next step; the pause before the one after, or None at its last."""
+        self.pending -= 1
         step = plan.pop(0)
         now = timezone.now().isoformat()
         if step == "process":
@@ -203,10 +205,18 @@ class Command(BaseCommand):
         state["updated_at"] = timezone.now().isoformat()
         self._send([dict(state)])
         self._say(f"{state['code']} status {state['status']}")
-        if plan:
-            self._schedule(rng.uniform(*STEP_PAUSE), "dossier", (state, plan, rng))
+        if not plan:
+            return None
+        self.pending += 1
+        return rng.uniform(*STEP_PAUSE)
 
     # --- counters ---------------------------------------------------------------------------
+
+    def _counters(self) -> float | None:
+        """Queue figures and counter-camera heartbeats, every HEARTBEAT_EVERY seconds while the feed works."""
+        self._queues()
+        self._heartbeats()
+        return None if self._done() else HEARTBEAT_EVERY
 
     def _queues(self) -> None:
         now = timezone.now()
@@ -244,7 +254,12 @@ class Command(BaseCommand):
             return
         self._camera_event(counter, "unattended")
         self._say(f"{counter.code}: nobody at the counter")
-        self._schedule(self.rng.uniform(120, 900), "attended", counter)
+        self._later(self.rng.uniform(120, 900), self._attended, counter)
+
+    def _attended(self, counter) -> None:
+        self.pending -= 1
+        self._camera_event(counter, "attended")
+        self._say(f"{counter.code}: staff back at the counter")
 
     def _camera_event(self, counter, kind: str) -> None:
         event = {
@@ -257,48 +272,6 @@ class Command(BaseCommand):
             door("camera_events")(source="demo-onestop", items=[event], scope=EVERYTHING)
         except Exception as exc:
             log.warning("counter camera event not stored: %s", exc)
-
-    # --- the loop ---------------------------------------------------------------------------
-
-    def _schedule(self, seconds: float, kind: str, payload) -> None:
-        heapq.heappush(self.queue, (time.monotonic() + seconds / self.speed, next(self.sequence), kind, payload))
-
-    def _run(self) -> None:
-        next_new = time.monotonic()
-        next_queue = time.monotonic()
-        while not self.stopping:
-            more = not self.count or self.created < self.count
-            if not more and not self.queue:
-                return
-            now = time.monotonic()
-            if not connection.in_atomic_block:
-                close_old_connections()
-            if more and next_new <= now:
-                self._new_dossier()
-                pause = self.rng.expovariate(1 / self.interval) if self.interval else 0.0
-                next_new = now + pause / self.speed
-                if self.rng.random() < 0.08:
-                    self._counter_camera()
-            if next_queue <= now:
-                self._queues()
-                self._heartbeats()
-                next_queue = now + HEARTBEAT_EVERY / self.speed
-            while self.queue and self.queue[0][0] <= now and not self.stopping:
-                _due, _seq, kind, payload = heapq.heappop(self.queue)
-                if kind == "dossier":
-                    self._step(*payload)
-                elif kind == "attended":
-                    self._camera_event(payload, "attended")
-                    self._say(f"{payload.code}: staff back at the counter")
-            wakes = [next_queue] + ([next_new] if more else []) + ([self.queue[0][0]] if self.queue else [])
-            self._sleep_until(min(wakes))
-
-    def _sleep_until(self, wake: float) -> None:
-        while not self.stopping:
-            left = wake - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(SLEEP_STEP, left))
 
     def _say(self, text: str) -> None:
         self.stdout.write(f"{timezone.localtime():%H:%M:%S} {text}")

@@ -8,20 +8,16 @@ Runs until SIGTERM or SIGINT (or --count), then exits with code 0.
 """
 
 import argparse
-import heapq
-import itertools
 import logging
 import math
 import random
-import signal
-import time
 from dataclasses import dataclass
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from ioc.feeds import install_stop_signals
+from ioc.feeds import Scheduler
 from ioc.models import Unit, User
 from ioc.roles import LEADER, UNIT_STAFF
 from reports import services
@@ -31,8 +27,6 @@ log = logging.getLogger(__name__)
 
 OPERATOR_USERNAME = "operator"
 CHECK_UNIT = "26080"
-SLEEP_STEP = 0.2  # seconds; a stop signal is noticed within this
-STEPS_PER_LOOP = 3
 MAX_FAILURES = 3
 SPAM_SHARE = 0.04
 URGENT_SHARE = 1 / 8
@@ -319,17 +313,14 @@ class Command(BaseCommand):
         self._load_demo_data()
         self.interval, self.count, self.burst_every, self.speed = interval, count, burst_every, speed
         self.rng = random.Random(seed)
-        self.stopping = False
-        self.queue: list = []
-        self.sequence = itertools.count()
         self.handlers: dict[int, User] = {}
-        previous = self._install_signals()
-        try:
-            self._run()
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-        self._say("stopped" if self.stopping else f"done: {self.created} reports")
+        self.created = 0  # new reports, burst followers included (counted when scheduled)
+        self.leaders = 0
+        self.feed = Scheduler(speed=speed, say=self._say)
+        with self.feed.stopping_on_signals():
+            self.feed.at(0, self._next_report)
+            self.feed.run()  # until stopped, or --count reports are made and all their steps done
+        self._say("stopped" if self.feed.stopping else f"done: {self.created} reports")
 
     def _load_demo_data(self) -> None:
         missing = "Demo data is missing ({}). Run `python manage.py load_demo` first."
@@ -354,61 +345,23 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             log.warning("categories not reloaded: %s", exc)
 
-    def _install_signals(self) -> dict:
-        return install_stop_signals(self._on_signal)
-
-    def _on_signal(self, signum, frame):
-        self.stopping = True
-
     # --- the loop ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        self.created = 0  # new reports, burst followers included (counted when scheduled)
-        self.leaders = 0
-        next_new = time.monotonic()
-        while not self.stopping:
-            more = not self.count or self.created < self.count
-            if not more and not self.queue:
-                return
-            now = time.monotonic()
-            new_due = more and next_new <= now
-            steps_due = bool(self.queue) and self.queue[0][0] <= now
-            if not (new_due or steps_due):
-                wakes = ([next_new] if more else []) + ([self.queue[0][0]] if self.queue else [])
-                self._sleep_until(min(wakes))
-                continue
-            self._refresh_connection()
-            if new_due:
-                self._new_report()
-                next_new = now + self._new_report_pause()
-            done = 0
-            while self.queue and self.queue[0][0] <= now and done < STEPS_PER_LOOP and not self.stopping:
-                _due, _seq, kind, payload = heapq.heappop(self.queue)
-                self._run_item(kind, payload)
-                done += 1
-
-    def _sleep_until(self, wake: float) -> None:
-        while not self.stopping:
-            left = wake - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(SLEEP_STEP, left))
+    def _next_report(self) -> float | None:
+        """A citizen sends a report; the pause before the next, or None once --count are made."""
+        if self.count and self.created >= self.count:
+            return None
+        self._new_report()
+        return self._new_report_pause()
 
     def _schedule(self, seconds: float, kind: str, payload) -> None:
-        due = time.monotonic() + max(0.0, seconds) / self.speed
-        heapq.heappush(self.queue, (due, next(self.sequence), kind, payload))
+        self.feed.at(seconds, self._run_item, kind, payload)
 
     def _new_report_pause(self) -> float:
         if self.interval <= 0:
             return 0.0
         pause = self.rng.expovariate(1 / self.interval)
-        return min(max(pause, self.interval * 0.15), self.interval * 4) / self.speed
-
-    def _refresh_connection(self) -> None:
-        # A long-running process: drop a connection the database closed. Never inside a transaction
-        # (the tests run the command inside one).
-        if not connection.in_atomic_block:
-            close_old_connections()
+        return min(max(pause, self.interval * 0.15), self.interval * 4)
 
     def _run_item(self, kind: str, payload) -> None:
         if kind == "burst":

@@ -20,13 +20,11 @@ POST /api/v1/traffic/events/ takes too:
 for the sweep to notice). Runs until SIGTERM or SIGINT (or `--duration`), then exits with code 0.
 """
 
-import heapq
 import itertools
 import logging
 import math
 import os
 import random
-import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,11 +33,11 @@ from datetime import time as clock
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from ioc import bus
-from ioc.feeds import install_stop_signals
+from ioc.feeds import Scheduler
 from ioc.scope import EVERYTHING
 from traffic import services
 from traffic.demo import CAMERAS as DEMO_CAMERAS
@@ -48,8 +46,6 @@ from traffic.models import Camera, CameraEvent
 log = logging.getLogger(__name__)
 
 SOURCE = "demo-feed"
-SLEEP_STEP = 0.2  # seconds; a stop signal is noticed within this
-STEPS_PER_LOOP = 8
 
 # --- when: pauses in seconds of demo time (divided by --speed) -----------------------------------
 HEARTBEAT_EVERY = 30.0
@@ -227,9 +223,7 @@ class Feed:
         self.speed = speed
         self.verbose = verbose  # one line per violation too
         self.rng = random.Random(seed)
-        self.stopping = False
-        self.queue: list = []
-        self.sequence = itertools.count()
+        self.scheduler = Scheduler(speed=speed, say=say)
         # external ids unique across runs (seeded runs repeat their content, not their ids)
         self.run_id = f"{int(time.time()):x}{os.urandom(2).hex()}"
         self.numbers = itertools.count(1)
@@ -297,8 +291,7 @@ class Feed:
     # --- scheduling -------------------------------------------------------------------------
 
     def schedule(self, seconds: float, task: str, payload=None) -> None:
-        due = time.monotonic() + max(0.0, seconds) / self.speed
-        heapq.heappush(self.queue, (due, next(self.sequence), task, payload))
+        self.scheduler.at(seconds, self.run_task, task, payload)
 
     def start(self) -> None:
         rng = self.rng
@@ -314,34 +307,14 @@ class Feed:
         self.schedule(CAMERA_REFRESH_EVERY, "refresh")
 
     def run(self, duration: float = 0.0) -> None:
-        deadline = time.monotonic() + duration if duration else None
-        while not self.stopping:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return
-            if not self.queue or self.queue[0][0] > now:
-                wake = self.queue[0][0] if self.queue else now + SLEEP_STEP
-                self._sleep_until(min(wake, deadline) if deadline is not None else wake)
-                continue
-            if not connection.in_atomic_block:
-                # A long-running process: drop a connection the database closed (never inside a
-                # transaction: the tests run the command inside one).
-                close_old_connections()
-            done = 0
-            while self.queue and self.queue[0][0] <= now and done < STEPS_PER_LOOP and not self.stopping:
-                _due, _seq, task, payload = heapq.heappop(self.queue)
-                self.run_task(task, payload)
-                done += 1
+        self.scheduler.run(duration=duration or None)
+
+    @property
+    def stopping(self) -> bool:
+        return self.scheduler.stopping
 
     def stop(self) -> None:
-        self.stopping = True
-
-    def _sleep_until(self, wake: float) -> None:
-        while not self.stopping:
-            left = wake - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(SLEEP_STEP, left))
+        self.scheduler.stop()
 
     def run_task(self, task: str, payload=None) -> None:
         try:
@@ -644,17 +617,15 @@ class Command(BaseCommand):
                 "The demo cameras are missing (or all inactive). Run `python manage.py load_demo` first."
             )
         traffic = sum(1 for c in cameras if c.purpose == "traffic")
-        previous = self._install_signals()
         try:
-            self._say(
-                f"feeding {len(cameras)} demo cameras ({traffic} traffic, {len(cameras) - traffic} security) "
-                f"as “{SOURCE}”" + (f", {speed:g}x speed" if speed != 1 else "")
-            )
-            self.feed.start()
-            self.feed.run(duration)
+            with self.feed.scheduler.stopping_on_signals():
+                self._say(
+                    f"feeding {len(cameras)} demo cameras ({traffic} traffic, {len(cameras) - traffic} security) "
+                    f"as “{SOURCE}”" + (f", {speed:g}x speed" if speed != 1 else "")
+                )
+                self.feed.start()
+                self.feed.run(duration)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
             if not connection.in_atomic_block:
                 bus.flush(timeout=2)  # the last screen updates go out before the process ends
         if self.feed.stopping:
@@ -663,12 +634,6 @@ class Command(BaseCommand):
             sent = self.feed.sent
             stored = sum(n for kind, n in sent.items() if kind != "heartbeat")
             self._say(f"done: {stored} events, {sent['heartbeat']} heartbeats, {self.feed.storms} storms")
-
-    def _install_signals(self) -> dict:
-        return install_stop_signals(self._on_signal)
-
-    def _on_signal(self, signum, frame):
-        self.feed.stop()
 
     def _say(self, text: str) -> None:
         self.stdout.write(f"{timezone.localtime():%H:%M:%S} {text}")
