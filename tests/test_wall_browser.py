@@ -75,10 +75,11 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
             unit=city["long_khanh"],
             dedup_key="accident-km1835",
         )
+        # Within seconds (the live path's own latency is measured in bench/, not here: a loaded CI box).
         item = page.locator("#ticker li.critical", has_text="Tai nạn trên QL1A Km 1835")
-        item.wait_for(timeout=2_000)
+        item.wait_for(timeout=5_000)
         badge = page.locator('.panel[data-subsystem="traffic"] .badge.critical')
-        badge.and_(page.locator('[data-count="1"]')).wait_for(timeout=2_000)
+        badge.and_(page.locator('[data-count="1"]')).wait_for(timeout=5_000)
         assert page.title().startswith("(1)")
         page.screenshot(path=str(screenshot_path()))
     assert violations == []  # the Content-Security-Policy refused nothing the wall needs
