@@ -6,17 +6,16 @@ message in the API's error shape (`{"detail": ...}`, or GeoReport's `[{"code", "
 under /open311/).
 """
 
-import json
 from urllib.parse import unquote_to_bytes
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 from ioc.ingest import NUL
+from ioc.outage import api_error
 
 REPLACEMENT = "\ufffd"  # what a byte sequence that is not UTF-8 decodes to
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -36,19 +35,8 @@ def max_request_body() -> int:
 
 
 def refusal(request, status: int, message: str) -> HttpResponse:
-    """An error in the shape of the API the path belongs to."""
-    if request.path.startswith("/open311/"):
-        if request.path.endswith(".xml"):
-            body = (
-                "<?xml version='1.0' encoding='utf-8'?>\n"
-                f"<errors><error><code>{status}</code><description>{escape(message)}</description></error></errors>"
-            )
-            return HttpResponse(body.encode(), status=status, content_type="text/xml; charset=utf-8")
-        data = [{"code": status, "description": message}]
-    else:
-        data = {"detail": message}
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    """An error in the shape of the API the path belongs to (each app's own, e.g. Open311's); JSON else."""
+    return api_error(request, status, message) or JsonResponse({"detail": message}, status=status)
 
 
 def _field_problem(name: str, value: str) -> str | None:

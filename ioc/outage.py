@@ -37,6 +37,16 @@ def register_error_shape(prefix: str, shape: ErrorShape) -> None:
     _shapes[prefix] = shape
 
 
+def api_error(request, status: int, message: str) -> HttpResponse | None:
+    """An error in the shape of the API the path belongs to, or None for a page."""
+    shape = next((s for prefix, s in _shapes.items() if request.path.startswith(prefix)), None)
+    if shape is not None:
+        return shape(request, status, message)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return None
+
+
 def server_error(request) -> HttpResponse:
     """handler500: an uncaught error; a database connection error is a 503 the caller may retry."""
     error = sys.exc_info()[1]
@@ -47,12 +57,8 @@ def server_error(request) -> HttpResponse:
     else:
         status = 500
         message = _("Something went wrong on our side. It has been recorded; please try again.")
-    shape = next((s for prefix, s in _shapes.items() if request.path.startswith(prefix)), None)
-    if shape is not None:
-        response = shape(request, status, message)
-    elif request.path.startswith("/api/"):
-        response = JsonResponse({"detail": message}, status=status)
-    else:
+    response = api_error(request, status, message)
+    if response is None:
         # Rendered without the request: no context processor may touch the database that is away.
         response = HttpResponse(
             loader.render_to_string(
