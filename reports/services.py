@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.core.validators import validate_email
@@ -44,6 +45,27 @@ from reports.models import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class AlertKind(StrEnum):
+    """The alerts a report raises, one open alert of each kind per report (`reports:<id>:<kind>`)."""
+
+    URGENT = "urgent"
+    UNASSIGNED = "unassigned"
+    RESPONSE_DUE_SOON = "response-due-soon"
+    RESPONSE_OVERDUE = "response-overdue"
+    RESOLUTION_DUE_SOON = "resolution-due-soon"
+    RESOLUTION_OVERDUE = "resolution-overdue"
+
+
+# Which alerts a step ends: what the report no longer waits for.
+ANSWER_ENDS = (AlertKind.URGENT, AlertKind.RESPONSE_DUE_SOON, AlertKind.RESPONSE_OVERDUE)
+DEADLINES = (
+    AlertKind.RESPONSE_DUE_SOON,
+    AlertKind.RESPONSE_OVERDUE,
+    AlertKind.RESOLUTION_DUE_SOON,
+    AlertKind.RESOLUTION_OVERDUE,
+)
 Action = ReportEvent.Action
 MAX_DESCRIPTION = 4000
 PHONE = re.compile(r"\+?[0-9 .-]{8,20}")
@@ -194,7 +216,7 @@ def _announce(report: Report) -> None:
         bus.publish_kpis(subsystem="reports", unit=report.assigned_unit)
 
 
-def _finish_alerts(report: Report, *kinds: str) -> None:
+def _finish_alerts(report: Report, *kinds: AlertKind) -> None:
     for kind in kinds:
         alert_resolve_by_key(dedup_key=f"reports:{report.pk}:{kind}", note=_("The report was handled."))
 
@@ -276,12 +298,12 @@ def report_submit(
         _save_photos(report, photos, kind=ReportPhoto.Kind.REPORT)
         _event(report, Action.SUBMITTED, user=user, public=True, unit=located)
         if report.level == Level.URGENT:
-            _raise(report, "urgent", "critical", _("Urgent report %(code)s: %(category)s"))
+            _raise(report, AlertKind.URGENT, "critical", _("Urgent report %(code)s: %(category)s"))
         _announce(report)
     return report, secret
 
 
-def _raise(report: Report, kind: str, severity: str, title: str, unit: Unit | None = None):
+def _raise(report: Report, kind: AlertKind, severity: str, title: str, unit: Unit | None = None):
     return alert_raise(
         subsystem="reports",
         severity=severity,
@@ -314,9 +336,9 @@ def report_accept(*, report_id: int, user, category: Category | None = None, lev
         report.save()
         _event(report, Action.ACCEPTED, user=user, note=note, public=True, from_status=before)
         if report.level == Level.URGENT:
-            _raise(report, "urgent", "critical", _("Urgent report %(code)s: %(category)s"))
+            _raise(report, AlertKind.URGENT, "critical", _("Urgent report %(code)s: %(category)s"))
         else:  # triage found it was not urgent after all
-            _finish_alerts(report, "urgent")
+            _finish_alerts(report, AlertKind.URGENT)
         _announce(report)
     return report
 
@@ -332,7 +354,7 @@ def report_reject(*, report_id: int, user, reason: str):
         report.closed_at = timezone.now()
         report.save()
         _event(report, Action.REJECTED, user=user, note=reason, public=True, from_status=before)
-        _finish_alerts(report, "urgent", "unassigned")
+        _finish_alerts(report, AlertKind.URGENT, AlertKind.UNASSIGNED)
         _announce(report)
     return report
 
@@ -362,7 +384,7 @@ def report_mark_duplicate(*, report_id: int, user, parent_id: int, note=""):
             from_status=before,
             note=note or _("Same problem as report %(code)s.") % {"code": parent.tracking_code},
         )
-        _finish_alerts(report, "urgent", "unassigned")
+        _finish_alerts(report, AlertKind.URGENT, AlertKind.UNASSIGNED)
         _announce(report)
     return report
 
@@ -384,7 +406,7 @@ def report_assign(*, report_id: int, user, unit: Unit, note=""):
         report.save()
         action = Action.REASSIGNED if previous else Action.ASSIGNED
         _event(report, action, user=user, note=note, public=True, unit=unit, from_status=before)
-        _finish_alerts(report, "unassigned")
+        _finish_alerts(report, AlertKind.UNASSIGNED)
         notify.notify_users(
             _unit_people(unit, UNIT_STAFF, LEADER),
             subject=_("New report %(code)s for %(unit)s") % {"code": report.tracking_code, "unit": unit.name},
@@ -456,7 +478,7 @@ def report_answer(*, report_id: int, user, text: str, photos=()):
         _event(
             report, Action.ANSWERED, user=user, note=text, public=True, unit=report.assigned_unit, from_status=before
         )
-        _finish_alerts(report, "urgent", "response-due-soon", "response-overdue")
+        _finish_alerts(report, *ANSWER_ENDS)
         _tell_citizen(report, _("Your report %(code)s has an answer") % {"code": report.tracking_code}, text)
         _announce(report)
     return report
@@ -491,9 +513,7 @@ def report_resolve(*, report_id: int, user, note: str = "", photos=()):
         _event(
             report, Action.RESOLVED, user=user, note=note, public=True, unit=report.assigned_unit, from_status=before
         )
-        _finish_alerts(
-            report, "urgent", "response-due-soon", "response-overdue", "resolution-due-soon", "resolution-overdue"
-        )
+        _finish_alerts(report, AlertKind.URGENT, *DEADLINES)
         _tell_citizen(report, _("Your report %(code)s was resolved") % {"code": report.tracking_code}, note)
         _announce(report)
     return report
@@ -509,7 +529,7 @@ def report_close(*, report_id: int, user, note=""):
         report.closed_at = timezone.now()
         report.save()
         _event(report, Action.CLOSED, user=user, note=note, public=True, from_status=before)
-        _finish_alerts(report, "response-due-soon", "response-overdue", "resolution-due-soon", "resolution-overdue")
+        _finish_alerts(report, *DEADLINES)
         _announce(report)
     return report
 
@@ -638,7 +658,7 @@ def deadline_sweep(now=None) -> dict:
                         if kind == "response"
                         else _("Report %(code)s: resolution due soon")
                     )
-                    _raise(report, f"{kind}-due-soon", "warning", title)
+                    _raise(report, AlertKind(f"{kind}-due-soon"), "warning", title)
                     counts["due_soon"] += 1
 
     limit = now - timedelta(minutes=settings.IOC_REPORTS_URGENT_ASSIGN_MINUTES)
@@ -647,14 +667,14 @@ def deadline_sweep(now=None) -> dict:
     ).iterator():
         with transaction.atomic():
             if _claim(report, "unassigned_alerted_at"):
-                _raise(report, "unassigned", "critical", _("Urgent report %(code)s is not assigned yet"))
+                _raise(report, AlertKind.UNASSIGNED, "critical", _("Urgent report %(code)s is not assigned yet"))
                 counts["unassigned"] += 1
     return counts
 
 
 def _overdue(report: Report, kind: str) -> None:
     title = _("Report %(code)s: answer overdue") if kind == "response" else _("Report %(code)s: resolution overdue")
-    _raise(report, f"{kind}-overdue", "critical", title)
+    _raise(report, AlertKind(f"{kind}-overdue"), "critical", title)
     # Escalate to the leaders of the unit above the one handling it.
     handling = report.handling_unit
     leaders = _leaders_above(handling)
