@@ -305,8 +305,14 @@ class OwnBroker:
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdin=subprocess.DEVNULL)
-        wait_for(lambda: reachable("127.0.0.1", self.port), what="mosquitto to listen")
+        def listening():
+            # Started again on the same port, it may exit at once while the old socket lingers: retry.
+            if self.process is None or self.process.poll() is not None:
+                self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdin=subprocess.DEVNULL)
+            return reachable("127.0.0.1", self.port)
+
+        self.process = None
+        wait_for(listening, timeout=15, what="mosquitto to listen")
 
     def stop(self):
         if self.process and self.process.poll() is None:
