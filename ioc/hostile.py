@@ -39,6 +39,13 @@ def refusal(request, status: int, message: str) -> HttpResponse:
     return api_error(request, status, message) or JsonResponse({"detail": message}, status=status)
 
 
+def too_many_fields_message() -> str:
+    return _("Too many form fields or files: at most %(fields)s fields and %(files)s files.") % {
+        "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
+    }
+
+
 def _field_problem(name: str, value: str) -> str | None:
     if NUL in name or NUL in value:
         return _("%(name)s: text may not contain the NUL character (U+0000).") % {"name": name.replace(NUL, "")}
@@ -95,11 +102,7 @@ class HostileInputMiddleware:
                 request, 413, _("The form fields are larger than %(limit)s in all.") % {"limit": megabytes(limit)}
             )
         except (TooManyFieldsSent, TooManyFilesSent):
-            message = _("Too many form fields or files: at most %(fields)s fields and %(files)s files.") % {
-                "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-                "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
-            }
-            return refusal(request, 413, message)
+            return refusal(request, 413, too_many_fields_message())
         except MultiPartParserError as exc:
             return refusal(request, 400, _("The form data is malformed: %(error)s") % {"error": exc})
         for name, values in fields.lists():

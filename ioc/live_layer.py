@@ -79,13 +79,13 @@ class HealingShardConnection(RedisSingleShardConnection):
         log.info("live layer: reconnected to Redis, %d channels subscribed", len(self._subscribed_to))
 
     async def _drop_connection(self):
-        redis, pubsub = self._redis, self._pubsub
+        pubsub, redis = self._pubsub, self._redis
         self._redis = self._pubsub = None
-        for closing in (pubsub.aclose() if pubsub is not None else None, _close_redis(redis) if redis else None):
+        for closing in (pubsub.aclose if pubsub else None, (lambda: _close_redis(redis)) if redis else None):
             if closing is None:
                 continue
             try:
-                await asyncio.wait_for(closing, 1)
+                await asyncio.wait_for(closing(), 1)
             except Exception:  # noqa: S110  (a dead connection may fail to close; it is dropped anyway)
                 pass
 

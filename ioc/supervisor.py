@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class Server:
     alive: Callable[[], bool]
     start: Callable[[], object]
     restarts: int = 0
-    checked_at: float = field(default=0.0)
+    checked_at: float = 0.0
 
 
 class Supervisor:

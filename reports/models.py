@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ioc.models import Unit
@@ -199,8 +200,6 @@ class Report(models.Model):
 
     def reopen_until(self, now=None):
         """Until when the citizen may reopen it (IOC_REPORTS_REOPEN_DAYS after it was finished), or None."""
-        from django.utils import timezone
-
         finished = self.resolved_at or self.closed_at
         if self.status not in REOPENABLE_STATUSES or finished is None:
             return None

@@ -8,13 +8,13 @@ from django.core.exceptions import (
     TooManyFilesSent,
     ValidationError,
 )
-from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ioc.api.parsers import BodyTooLarge
 from ioc.errors import Conflict, NotFound
+from ioc.hostile import too_many_fields_message
 
 
 def exception_handler(exc, context):
@@ -30,9 +30,5 @@ def exception_handler(exc, context):
     elif isinstance(exc, RequestDataTooBig):
         exc = BodyTooLarge(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
     elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        detail = _("Too many form fields or files: at most %(fields)s fields and %(files)s files.") % {
-            "fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-            "files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
-        }
-        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response({"detail": too_many_fields_message()}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     return drf_exception_handler(exc, context)
