@@ -141,7 +141,8 @@
     });
 
     // One press sends once, even on a slow connection. Sent from here, a refusal for sending too
-    // often (429) leaves the form as it is, photos included, and says when to send.
+    // often (429) or a server briefly away (5xx) leaves the form as it is, photos included, and says
+    // when to send again.
     var refused = document.getElementById("submit-refused");
     form.addEventListener("submit", function (event) {
       if (!photos.checkValidity()) {
@@ -171,6 +172,14 @@
               button.disabled = false;
               button.textContent = label;
             });
+          }
+          if (response.status >= 500) {
+            refused.textContent = form.dataset.msgUnavailable;
+            refused.hidden = false;
+            refused.focus();
+            button.disabled = false;
+            button.textContent = label;
+            return null;
           }
           if (response.redirected) {
             window.location.assign(response.url); // the confirmation
