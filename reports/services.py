@@ -1,7 +1,9 @@
 """Every step of a field report's handling. One transaction each; announced live after commit.
 
-Each step checks the caller's role and scope, locks the report row (a second operator acting at
-the same moment waits, then gets a clear conflict), writes the timeline and recomputes deadlines.
+The steps are one table (`STEPS`: who may take each, from which status to which, and which alerts
+it ends) applied by one helper, `_taking()`: it checks the caller's role and scope, locks the report
+row (a second operator acting at the same moment waits, then gets a clear conflict), runs the
+step's own work, writes the timeline and announces the new state.
 """
 
 import hashlib
@@ -9,6 +11,8 @@ import hmac
 import logging
 import re
 import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
@@ -19,6 +23,7 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ioc import audit, bus, geo, jobs, notify
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -156,20 +161,6 @@ def _require_status(report: Report, allowed, doing: str) -> None:
             _("Cannot %(doing)s: the report is now “%(status)s”.")
             % {"doing": doing, "status": report.get_status_display()}
         )
-
-
-def _require_operator(user) -> None:
-    if not has_role(user, OPERATOR, ADMIN):
-        raise PermissionDenied(_("Only operators can triage reports."))
-
-
-def _require_handler(user, report: Report) -> None:
-    """The assigned unit's staff (or an operator on its behalf) may work the report."""
-    if has_role(user, OPERATOR, ADMIN):
-        return
-    if has_role(user, UNIT_STAFF, LEADER) and report.assigned_unit and scope_for(user).contains(report.assigned_unit):
-        return
-    raise PermissionDenied(_("Only the assigned unit's staff can do this."))
 
 
 def _clean_text(value: str, field: str, *, required=True, limit=MAX_DESCRIPTION) -> str:
@@ -315,98 +306,214 @@ def _raise(report: Report, kind: AlertKind, severity: str, title: str, unit: Uni
     )
 
 
+# --- the steps, as one table --------------------------------------------------------------------
+#
+# Who may take each step, from which status to which, and the alerts it ends. `_taking()` applies
+# a row: role, lock, scope (404), status (409), then the step's own work, then the move, the
+# timeline entry, the alerts it ends and the live update. A step not in a row's `moves` for the
+# report's status is refused with the report's status named.
+
+OPERATORS, HANDLERS, LEADERS, CITIZEN = "operators", "handlers", "leaders", "citizen"
+
+
+def _back_to_unit(report: Report) -> str:
+    """A reopened report goes back to the unit that had it, or to triage if none had."""
+    return Status.ASSIGNED if report.assigned_unit else Status.RECEIVED
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # what the timeline records
+    doing: str  # for "Cannot <doing>: the report is now ..."
+    who: str
+    moves: dict  # status before -> status after (or a function of the report)
+    finishes: tuple = ()
+    public: bool = True  # shown on the citizen's timeline
+
+
+def _stays(*statuses) -> dict:
+    return {status: status for status in statuses}
+
+
+STEPS = {
+    "accept": Step(Action.ACCEPTED, gettext_lazy("accept"), OPERATORS, {Status.RECEIVED: Status.ACCEPTED}),
+    "reject": Step(
+        Action.REJECTED,
+        gettext_lazy("reject"),
+        OPERATORS,
+        {Status.RECEIVED: Status.REJECTED, Status.ACCEPTED: Status.REJECTED},
+        finishes=(AlertKind.URGENT, AlertKind.UNASSIGNED),
+    ),
+    "duplicate": Step(
+        Action.DUPLICATE,
+        gettext_lazy("mark as duplicate"),
+        OPERATORS,
+        {Status.RECEIVED: Status.DUPLICATE, Status.ACCEPTED: Status.DUPLICATE},
+        finishes=(AlertKind.URGENT, AlertKind.UNASSIGNED),
+    ),
+    "assign": Step(
+        Action.ASSIGNED,
+        gettext_lazy("assign"),
+        OPERATORS,
+        {Status.ACCEPTED: Status.ASSIGNED, **_stays(*WORKING_STATUSES)},
+        finishes=(AlertKind.UNASSIGNED,),
+    ),
+    "hand_back": Step(
+        Action.HANDED_BACK,
+        gettext_lazy("hand back"),
+        HANDLERS,
+        {Status.ASSIGNED: Status.RECEIVED, Status.IN_PROGRESS: Status.RECEIVED},
+        public=False,
+    ),
+    "start": Step(
+        Action.STARTED,
+        gettext_lazy("start work"),
+        HANDLERS,
+        {Status.ASSIGNED: Status.IN_PROGRESS, Status.ANSWERED: Status.IN_PROGRESS},
+    ),
+    "answer": Step(
+        Action.ANSWERED,
+        gettext_lazy("answer"),
+        HANDLERS,
+        {Status.ASSIGNED: Status.ANSWERED, **_stays(Status.IN_PROGRESS, Status.ANSWERED)},
+        finishes=ANSWER_ENDS,
+    ),
+    "resolve": Step(
+        Action.RESOLVED,
+        gettext_lazy("resolve"),
+        HANDLERS,
+        dict.fromkeys(WORKING_STATUSES, Status.RESOLVED),
+        finishes=(AlertKind.URGENT, *DEADLINES),
+    ),
+    "close": Step(
+        Action.CLOSED,
+        gettext_lazy("close"),
+        OPERATORS,
+        {Status.RESOLVED: Status.CLOSED, Status.ANSWERED: Status.CLOSED},
+        finishes=DEADLINES,
+    ),
+    "reopen": Step(Action.REOPENED, gettext_lazy("reopen"), CITIZEN, dict.fromkeys(REOPENABLE_STATUSES, _back_to_unit)),
+    "rate": Step(Action.RATED, gettext_lazy("rate"), CITIZEN, _stays(*RATABLE_STATUSES)),
+    "directive": Step(
+        Action.DIRECTIVE, gettext_lazy("give a directive on"), LEADERS, _stays(*OPEN_STATUSES), public=False
+    ),
+}
+
+
+@dataclass
+class _Taking:
+    """A step under way: the locked report and what its timeline entry will say."""
+
+    report: Report
+    before: str
+    action: str
+    note: str = ""
+    unit: Unit | None = None
+
+
+def _require_role(step: Step, user, report: Report | None = None) -> None:
+    if step.who == OPERATORS and not has_role(user, OPERATOR, ADMIN):
+        raise PermissionDenied(_("Only operators can triage reports."))
+    if step.who == LEADERS and not has_role(user, LEADER, ADMIN):
+        raise PermissionDenied(_("Only leaders can give directives."))
+    if step.who == HANDLERS and report is not None:
+        # The assigned unit's staff (or an operator on its behalf) may work the report.
+        if has_role(user, OPERATOR, ADMIN):
+            return
+        if (
+            has_role(user, UNIT_STAFF, LEADER)
+            and report.assigned_unit
+            and scope_for(user).contains(report.assigned_unit)
+        ):
+            return
+        raise PermissionDenied(_("Only the assigned unit's staff can do this."))
+
+
+@contextmanager
+def _taking(name: str, report_id: int, user):
+    """Take step `name` on the report: yields a `_Taking` for the step's own work (see STEPS)."""
+    step = STEPS[name]
+    _require_role(step, user)
+    with transaction.atomic():
+        report = _locked(report_id, user if step.who != CITIZEN else None)
+        _require_role(step, user, report)
+        _require_status(report, tuple(step.moves), step.doing)
+        taking = _Taking(
+            report, report.status, step.action, unit=report.assigned_unit if step.who == HANDLERS else None
+        )
+        yield taking
+        after = step.moves[taking.before]
+        report.status = after(report) if callable(after) else after
+        report.save()
+        _event(
+            report,
+            taking.action,
+            user=user,
+            note=taking.note,
+            public=step.public,
+            unit=taking.unit,
+            from_status=taking.before,
+        )
+        _finish_alerts(report, *step.finishes)
+        _announce(report)
+
+
 # --- triage (operators) -------------------------------------------------------------------------
 
 
 def report_accept(*, report_id: int, user, category: Category | None = None, level: str | None = None, note=""):
     """Triage: confirm the category and set the level; deadlines follow the level."""
-    _require_operator(user)
-    if level is not None and level not in Level.values:
-        raise ValidationError({"level": _("Level must be urgent, complex or normal.")})
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, (Status.RECEIVED,), _("accept"))
-        before = report.status
+    with _taking("accept", report_id, user) as taking:
+        if level is not None and level not in Level.values:
+            raise ValidationError({"level": _("Level must be urgent, complex or normal.")})
+        report, taking.note = taking.report, note
         report.category = category or report.category
         report.level = level or report.level
-        report.status = Status.ACCEPTED
         report.accepted_at = timezone.now()
         report.returned = False
         _set_deadlines(report, report.received_at)  # deadlines run from receipt, not triage
-        report.save()
-        _event(report, Action.ACCEPTED, user=user, note=note, public=True, from_status=before)
         if report.level == Level.URGENT:
             _raise(report, AlertKind.URGENT, "critical", _("Urgent report %(code)s: %(category)s"))
         else:  # triage found it was not urgent after all
             _finish_alerts(report, AlertKind.URGENT)
-        _announce(report)
     return report
 
 
 def report_reject(*, report_id: int, user, reason: str):
-    _require_operator(user)
-    reason = _clean_text(reason, "reason", limit=1000)
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, (Status.RECEIVED, Status.ACCEPTED), _("reject"))
-        before = report.status
-        report.status = Status.REJECTED
-        report.closed_at = timezone.now()
-        report.save()
-        _event(report, Action.REJECTED, user=user, note=reason, public=True, from_status=before)
-        _finish_alerts(report, AlertKind.URGENT, AlertKind.UNASSIGNED)
-        _announce(report)
-    return report
+    with _taking("reject", report_id, user) as taking:
+        taking.note = _clean_text(reason, "reason", limit=1000)
+        taking.report.closed_at = timezone.now()
+    return taking.report
 
 
 def report_mark_duplicate(*, report_id: int, user, parent_id: int, note=""):
-    _require_operator(user)
     if parent_id == report_id:
         raise ValidationError({"parent": _("A report cannot duplicate itself.")})
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, (Status.RECEIVED, Status.ACCEPTED), _("mark as duplicate"))
+    with _taking("duplicate", report_id, user) as taking:
         parent = scope_for(user).filter(Report.objects.all(), "unit", "assigned_unit").filter(pk=parent_id).first()
         if parent is None:
             raise ValidationError({"parent": _("The original report was not found.")})
         if parent.duplicate_of_id:
             parent = parent.duplicate_of
-        before = report.status
-        report.status = Status.DUPLICATE
-        report.duplicate_of = parent
-        report.closed_at = timezone.now()
-        report.save()
-        _event(
-            report,
-            Action.DUPLICATE,
-            user=user,
-            public=True,
-            from_status=before,
-            note=note or _("Same problem as report %(code)s.") % {"code": parent.tracking_code},
-        )
-        _finish_alerts(report, AlertKind.URGENT, AlertKind.UNASSIGNED)
-        _announce(report)
-    return report
+        taking.report.duplicate_of = parent
+        taking.report.closed_at = timezone.now()
+        taking.note = note or _("Same problem as report %(code)s.") % {"code": parent.tracking_code}
+    return taking.report
 
 
 def report_assign(*, report_id: int, user, unit: Unit, note=""):
     """Assign (or reassign) the report to the unit that must handle it."""
-    _require_operator(user)
-    if not scope_for(user).contains(unit):
-        raise ValidationError({"unit": _("That unit is outside your area.")})
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, (Status.ACCEPTED, *WORKING_STATUSES), _("assign"))
-        before, previous = report.status, report.assigned_unit
-        if previous == unit:
+    with _taking("assign", report_id, user) as taking:
+        if not scope_for(user).contains(unit):
+            raise ValidationError({"unit": _("That unit is outside your area.")})
+        report = taking.report
+        if report.assigned_unit == unit:
             raise Conflict(_("The report is already assigned to %(unit)s.") % {"unit": unit.name})
+        if report.assigned_unit:
+            taking.action = Action.REASSIGNED
+        taking.note, taking.unit = note, unit
         report.assigned_unit = unit
         report.assigned_at = timezone.now()
-        report.status = Status.ASSIGNED if before == Status.ACCEPTED else before
-        report.save()
-        action = Action.REASSIGNED if previous else Action.ASSIGNED
-        _event(report, action, user=user, note=note, public=True, unit=unit, from_status=before)
-        _finish_alerts(report, AlertKind.UNASSIGNED)
         notify.notify_users(
             _unit_people(unit, UNIT_STAFF, LEADER),
             subject=_("New report %(code)s for %(unit)s") % {"code": report.tracking_code, "unit": unit.name},
@@ -417,7 +524,6 @@ def report_assign(*, report_id: int, user, unit: Unit, note=""):
                 "due": timezone.localtime(report.response_due_at).strftime("%H:%M %d/%m/%Y"),
             },
         )
-        _announce(report)
     return report
 
 
@@ -430,108 +536,63 @@ def _unit_people(unit: Unit, *roles: str):
 
 def report_hand_back(*, report_id: int, user, reason: str):
     """The unit says the report is not its responsibility: back to triage, with the reason."""
-    reason = _clean_text(reason, "reason", limit=1000)
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_handler(user, report)
-        _require_status(report, (Status.ASSIGNED, Status.IN_PROGRESS), _("hand back"))
-        before, unit = report.status, report.assigned_unit
-        report.status = Status.RECEIVED
-        report.returned = True
-        report.assigned_unit = None
-        report.save()
-        _event(report, Action.HANDED_BACK, user=user, note=reason, public=False, unit=unit, from_status=before)
-        _announce(report)
-    return report
+    with _taking("hand_back", report_id, user) as taking:
+        taking.note = _clean_text(reason, "reason", limit=1000)
+        taking.report.returned = True
+        taking.report.assigned_unit = None
+    return taking.report
 
 
 def report_start(*, report_id: int, user, note=""):
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_handler(user, report)
-        _require_status(report, (Status.ASSIGNED, Status.ANSWERED), _("start work"))
-        before = report.status
-        report.status = Status.IN_PROGRESS
-        report.save()
-        _event(report, Action.STARTED, user=user, note=note, public=True, unit=report.assigned_unit, from_status=before)
-        _announce(report)
-    return report
+    with _taking("start", report_id, user) as taking:
+        taking.note = note
+    return taking.report
+
+
+def _answer(report: Report, user, text: str, photos) -> ReportAnswer:
+    answer = ReportAnswer.objects.create(
+        report=report,
+        unit=report.assigned_unit,
+        author=user if isinstance(user, User) else None,
+        text=text,
+        at=timezone.now(),
+    )
+    _save_photos(report, photos, kind=ReportPhoto.Kind.ANSWER, answer=answer)
+    return answer
 
 
 def report_answer(*, report_id: int, user, text: str, photos=()):
     """A public answer to the citizen. The first one meets the response deadline."""
-    text = _clean_text(text, "text")
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_handler(user, report)
-        _require_status(report, WORKING_STATUSES, _("answer"))
-        before = report.status
-        now = timezone.now()
-        answer = ReportAnswer.objects.create(
-            report=report, unit=report.assigned_unit, author=user if isinstance(user, User) else None, text=text, at=now
-        )
-        _save_photos(report, photos, kind=ReportPhoto.Kind.ANSWER, answer=answer)
-        report.first_answered_at = report.first_answered_at or now
-        if report.status == Status.ASSIGNED:
-            report.status = Status.ANSWERED
-        report.save()
-        _event(
-            report, Action.ANSWERED, user=user, note=text, public=True, unit=report.assigned_unit, from_status=before
-        )
-        _finish_alerts(report, *ANSWER_ENDS)
-        _tell_citizen(report, _("Your report %(code)s has an answer") % {"code": report.tracking_code}, text)
-        _announce(report)
+    with _taking("answer", report_id, user) as taking:
+        report, taking.note = taking.report, _clean_text(text, "text")
+        answer = _answer(report, user, taking.note, photos)
+        report.first_answered_at = report.first_answered_at or answer.at
+        _tell_citizen(report, _("Your report %(code)s has an answer") % {"code": report.tracking_code}, taking.note)
     return report
 
 
 def report_resolve(*, report_id: int, user, note: str = "", photos=()):
     """The problem is fixed. A note with it is published as the final answer."""
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_handler(user, report)
-        _require_status(report, WORKING_STATUSES, _("resolve"))
+    with _taking("resolve", report_id, user) as taking:
+        report, taking.note = taking.report, note
         if note.strip() or photos:
-            final_answer = _clean_text(note, "note") if note.strip() else _("Resolved.")
-            answer = ReportAnswer.objects.create(
-                report=report,
-                unit=report.assigned_unit,
-                author=user if isinstance(user, User) else None,
-                text=final_answer,
-                at=timezone.now(),
-            )
-            _save_photos(report, photos, kind=ReportPhoto.Kind.ANSWER, answer=answer)
+            _answer(report, user, _clean_text(note, "note") if note.strip() else _("Resolved."), photos)
         elif not report.answers.exists():
             raise ValidationError(
                 {"note": _("Tell the citizen what was done: a resolved report needs a public answer.")}
             )
-        before = report.status
         now = timezone.now()
-        report.status = Status.RESOLVED
         report.resolved_at = now
         report.first_answered_at = report.first_answered_at or now
-        report.save()
-        _event(
-            report, Action.RESOLVED, user=user, note=note, public=True, unit=report.assigned_unit, from_status=before
-        )
-        _finish_alerts(report, AlertKind.URGENT, *DEADLINES)
         _tell_citizen(report, _("Your report %(code)s was resolved") % {"code": report.tracking_code}, note)
-        _announce(report)
     return report
 
 
 def report_close(*, report_id: int, user, note=""):
-    _require_operator(user)
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, (Status.RESOLVED, Status.ANSWERED), _("close"))
-        before = report.status
-        report.status = Status.CLOSED
-        report.closed_at = timezone.now()
-        report.save()
-        _event(report, Action.CLOSED, user=user, note=note, public=True, from_status=before)
-        _finish_alerts(report, *DEADLINES)
-        _announce(report)
-    return report
+    with _taking("close", report_id, user) as taking:
+        taking.note = note
+        taking.report.closed_at = timezone.now()
+    return taking.report
 
 
 def _tell_citizen(report: Report, subject: str, text: str) -> None:
@@ -556,23 +617,18 @@ def report_for_citizen(*, tracking_code: str, secret: str) -> Report:
 def report_reopen(*, tracking_code: str, secret: str, reason: str):
     """The citizen is not satisfied: the report goes back to the unit, with new deadlines."""
     reason = _clean_text(reason, "reason", limit=1000)
-    with transaction.atomic():
-        report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
-        _require_status(report, REOPENABLE_STATUSES, _("reopen"))
+    report_id = report_for_citizen(tracking_code=tracking_code, secret=secret).pk
+    with _taking("reopen", report_id, None) as taking:
+        report, taking.note = taking.report, reason
         if report.reopen_until() is None:
             raise Conflict(
                 _("A report can be reopened within %(days)s days of its resolution.")
                 % {"days": settings.IOC_REPORTS_REOPEN_DAYS}
             )
-        before = report.status
-        report.status = Status.ASSIGNED if report.assigned_unit else Status.RECEIVED
         report.reopen_count += 1
         report.resolved_at = report.closed_at = None
         report.first_answered_at = None
         _set_deadlines(report, timezone.now())
-        report.save()
-        _event(report, Action.REOPENED, note=reason, public=True, from_status=before)
-        _announce(report)
     return report
 
 
@@ -580,14 +636,11 @@ def report_rate(*, tracking_code: str, secret: str, rating: int, comment: str = 
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationError({"rating": _("Rate from 1 to 5.")})
     comment = _clean_text(comment, "comment", required=False, limit=500)
-    with transaction.atomic():
-        report = _locked(report_for_citizen(tracking_code=tracking_code, secret=secret).pk, None)
-        _require_status(report, RATABLE_STATUSES, _("rate"))
-        report.rating, report.rating_comment = rating, comment
-        report.save(update_fields=["rating", "rating_comment", "updated_at"])
-        _event(report, Action.RATED, note=f"{rating}/5 {comment}".strip(), public=True, from_status=report.status)
-        _announce(report)
-    return report
+    report_id = report_for_citizen(tracking_code=tracking_code, secret=secret).pk
+    with _taking("rate", report_id, None) as taking:
+        taking.report.rating, taking.report.rating_comment = rating, comment
+        taking.note = f"{rating}/5 {comment}".strip()
+    return taking.report
 
 
 # --- leaders ------------------------------------------------------------------------------------
@@ -595,28 +648,14 @@ def report_rate(*, tracking_code: str, secret: str, rating: int, comment: str = 
 
 def report_directive(*, report_id: int, user, text: str):
     """A leader's directive (ý kiến chỉ đạo) on a report, sent to the handling unit."""
-    if not has_role(user, LEADER, ADMIN):
-        raise PermissionDenied(_("Only leaders can give directives."))
-    text = _clean_text(text, "text", limit=2000)
-    with transaction.atomic():
-        report = _locked(report_id, user)
-        _require_status(report, OPEN_STATUSES, _("give a directive on"))
-        _event(
-            report,
-            Action.DIRECTIVE,
-            user=user,
-            note=text,
-            public=False,
-            unit=report.handling_unit,
-            from_status=report.status,
-        )
+    with _taking("directive", report_id, user) as taking:
+        report, taking.note = taking.report, _clean_text(text, "text", limit=2000)
+        taking.unit = report.handling_unit
         notify.notify_users(
             _unit_people(report.handling_unit, UNIT_STAFF, OPERATOR),
             subject=_("Directive on report %(code)s") % {"code": report.tracking_code},
-            body=text,
+            body=taking.note,
         )
-        report.save(update_fields=["updated_at"])
-        _announce(report)
     return report
 
 
