@@ -1,4 +1,9 @@
-"""The one loop every demo feed runs on (the feeds that `make run` starts as child processes).
+"""The one loop every demo feed runs on (the feeds that `make run` starts as child processes), and the
+command around it.
+
+An app's demo feed is a `Feed` in its `demo.py` (what to send, and when) and a `FeedCommand` in its
+management commands (its options). `run_feed` loads the demo data the feed needs, runs it until
+SIGTERM, SIGINT, the end of `--duration` or of its tasks, and lets the last screen updates out.
 
 A feed schedules tasks: a callable and its arguments, due some seconds from now (divided by the
 feed's speed, so tests run a day of demo in seconds). A task returns the pause before it runs again,
@@ -8,16 +13,23 @@ the tests run feeds inside one), and survives a failing task: a database error c
 connection, the error is logged, and the task runs again after `retry` seconds if it has one.
 """
 
+import argparse
 import heapq
 import itertools
 import logging
+import math
+import random
 import signal
 import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections, connection
+from django.utils import timezone
+
+from ioc import bus
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +79,7 @@ class Scheduler:
         try:
             pause = task(*args)
         except Exception as exc:
-            name = getattr(task, "__name__", str(task)).lstrip("_")
-            log.warning("demo feed task %s failed (%s): %s", name, type(exc).__name__, exc)
-            self.say(f"{name} failed: {type(exc).__name__}")
-            if isinstance(exc, DatabaseError) and not connection.in_atomic_block:
-                connection.close()
+            survive(exc, getattr(task, "__name__", str(task)).lstrip("_"), self.say)
             if retry is not None:
                 self.at(retry, task, *args, retry=retry)
             return
@@ -111,3 +119,110 @@ def install_stop_signals(handler) -> dict:
         previous[signum] = signal.getsignal(signum)
         signal.signal(signum, handler)
     return previous
+
+
+def survive(exc: Exception, what: str, say: Callable[[str], None] | None = None) -> None:
+    """Live through a failed step: log it, tell the console if `say` is given, and drop the connection
+    after a database error so the next step opens a fresh one (never inside a transaction: the tests
+    run feeds inside one)."""
+    log.warning("demo feed: %s failed (%s): %s", what, type(exc).__name__, exc)
+    if say is not None:
+        say(f"{what} failed: {type(exc).__name__}")
+    if isinstance(exc, DatabaseError) and not connection.in_atomic_block:
+        connection.close()
+
+
+class DemoDataMissing(Exception):
+    """The demo data a feed works on is not there; the message says what is missing."""
+
+
+class Feed:
+    """What one app's demo feed sends, and when.
+
+    A subclass reads the demo data it needs in `load()` (raising DemoDataMissing when it is absent),
+    does its opening work and schedules its first tasks in `start()`, and sums up a run that ended by
+    itself in `summary()`. `rng` follows --seed, so a seeded run repeats its content.
+    """
+
+    def __init__(self, *, say: Callable[[str], None] | None = None, speed: float = 1.0, seed: int | None = None):
+        self.say = say or (lambda text: None)
+        self.rng = random.Random(seed)
+        self.scheduler = Scheduler(speed=speed, say=self.say)
+
+    def at(self, seconds: float, task: Callable, *args, retry: float | None = None) -> None:
+        self.scheduler.at(seconds, task, *args, retry=retry)
+
+    def load(self) -> None:
+        """Read the demo data the feed works on."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def summary(self) -> str:
+        return "done"
+
+
+def run_feed(feed: Feed, *, duration: float | None = None) -> None:
+    """Run `feed` until a stop signal, the end of `duration` seconds (real time) or of its tasks."""
+    feed.load()
+    try:
+        # The opening work (a backlog, a history) is inside too: a signal during it stops the feed cleanly.
+        with feed.scheduler.stopping_on_signals():
+            feed.start()
+            feed.scheduler.run(duration=duration or None)
+    finally:
+        if not connection.in_atomic_block:
+            bus.flush(timeout=2)  # the last screen updates go out before the process ends
+    feed.say("stopped" if feed.scheduler.stopping else feed.summary())
+
+
+def _checked(kind: type, valid: Callable, wrong: str) -> Callable[[str], float]:
+    """An argparse type: `kind(text)`, refused unless finite and `valid`."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole' if kind is int else 'a'} number") from None
+        if not math.isfinite(value) or not valid(value):
+            raise argparse.ArgumentTypeError(f"{text} {wrong}")
+        return value
+
+    return parse
+
+
+positive = _checked(float, lambda value: value > 0, "must be positive")
+seconds = _checked(float, lambda value: value >= 0, "must not be negative")
+count = _checked(int, lambda value: value >= 0, "must not be negative")
+
+
+class FeedCommand(BaseCommand):
+    """A command running one demo feed: --speed, --seed and --duration, the feed's own options from
+    `add_feed_arguments`, timestamped console lines, exit code 0 after a stop signal."""
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--speed", type=positive, default=1.0, help="Divide every pause by this factor (10: ten times as busy)."
+        )
+        parser.add_argument("--seed", type=int, default=None, help="Seed for a reproducible run.")
+        parser.add_argument(
+            "--duration", type=seconds, default=0.0, help="Stop after this many seconds (0: run until stopped)."
+        )
+        self.add_feed_arguments(parser)
+
+    def add_feed_arguments(self, parser) -> None:
+        """The feed's own options."""
+
+    def build_feed(self, options: dict, **common) -> Feed:
+        """The feed, from the command's options; `common` (say, speed, seed) goes to `Feed`."""
+        raise NotImplementedError
+
+    def handle(self, *args, speed, seed, duration, **options):
+        try:
+            run_feed(self.build_feed(options, say=self.say, speed=speed, seed=seed), duration=duration)
+        except DemoDataMissing as exc:
+            raise CommandError(f"Demo data is missing: {exc}. Run `python manage.py load_demo` first.") from exc
+
+    def say(self, text: str) -> None:
+        self.stdout.write(f"{timezone.localtime():%H:%M:%S} {text}")
+        self.stdout.flush()

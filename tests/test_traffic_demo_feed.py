@@ -18,8 +18,8 @@ from django.db.models import Count
 
 from ioc.demo import load_demo_city
 from tests import browser
+from traffic import demo as demo_feed
 from traffic.demo import CAMERAS
-from traffic.management.commands import traffic_demo_feed as demo_feed
 from traffic.models import Camera, CameraEvent, Incident
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_every_incident_is_one_per_camera_and_kind(demo_city):
 
 def test_a_silent_camera_sends_nothing_until_its_spell_ends(demo_city):
     said = []
-    feed_ = demo_feed.Feed(say=said.append, seed=2)
+    feed_ = demo_feed.TrafficFeed(say=said.append, seed=2)
     feed_.load_cameras()
     feed_.task_silence()
     (code,) = feed_.silent
