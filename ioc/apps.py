@@ -16,7 +16,4 @@ class IocConfig(AppConfig):
         from ioc.registry import NavEntry
         from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
 
-        return (
-            NavEntry("console", _("Console"), roles=(OPERATOR, ADMIN, LEADER), order=10, active="console"),
-            NavEntry("wall", _("Wall"), roles=(LEADER, ADMIN, OPERATOR, UNIT_STAFF), order=90),
-        )
+        return (NavEntry("wall", _("Wall"), roles=(LEADER, ADMIN, OPERATOR, UNIT_STAFF), order=90),)

@@ -92,6 +92,7 @@ class NavEntry:
     roles: tuple[str, ...]
     order: int = 50
     active: str = ""  # the `active` a page passes to highlight this entry
+    home_for: tuple[str, ...] = ()  # roles that land on this screen after signing in
 
 
 def contributions(attribute: str) -> list:

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from ioc import bus, registry
 from ioc.clientaddr import client_address, in_networks
 from ioc.models import WorkerHeartbeat
-from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.roles import ADMIN, LEADER, has_role
 
 
 @login_required
@@ -17,10 +17,10 @@ def home(request):
     """Send each person to the screen of their role."""
     if has_role(request.user, LEADER, ADMIN):
         return redirect("wall")
-    if has_role(request.user, OPERATOR):
-        return redirect("console")
-    if has_role(request.user, UNIT_STAFF):
-        return redirect("workspace")
+    # The screen an app names as the landing one for a role the person has (NavEntry.home_for).
+    for entry in registry.nav_for(request.user):
+        if has_role(request.user, *entry.home_for):
+            return redirect(entry.url_name)
     return render(request, "ioc/home.html", {"subsystems": registry.enabled()})
 
 
@@ -61,14 +61,6 @@ def staff_page(request, template, active, **context):
 def require_role(request, *roles):
     if not has_role(request.user, *roles):
         raise PermissionDenied
-
-
-@never_cache
-@login_required
-def console(request):
-    """The operators' screen: the triage queue and the open alerts, live, keyboard first."""
-    require_role(request, OPERATOR, ADMIN, LEADER)
-    return staff_page(request, "ioc/console.html", "console", map=True)
 
 
 def healthz(request):

@@ -26,7 +26,15 @@ class ReportsConfig(AppConfig):
 
         everyone = (UNIT_STAFF, LEADER, OPERATOR, ADMIN)
         return (
-            NavEntry("workspace", _("Workspace"), roles=everyone, order=30, active="workspace"),
+            NavEntry(
+                "console",
+                _("Console"),
+                roles=(OPERATOR, ADMIN, LEADER),
+                order=10,
+                active="console",
+                home_for=(OPERATOR,),
+            ),
+            NavEntry("workspace", _("Workspace"), roles=everyone, order=30, active="workspace", home_for=(UNIT_STAFF,)),
             NavEntry("report-list-page", _("Reports"), roles=everyone, order=40, active="reports"),
         )
 

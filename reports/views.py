@@ -65,6 +65,14 @@ def photo(request, uid):
 
 @never_cache
 @login_required
+def console(request):
+    """The operators' screen: the triage queue and the open alerts, live, keyboard first."""
+    require_role(request, OPERATOR, ADMIN, LEADER)
+    return staff_page(request, "reports/staff/console.html", "console", map=True)
+
+
+@never_cache
+@login_required
 def workspace(request):
     """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
     require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)

@@ -1,10 +1,15 @@
-// Shared pieces of the staff screens (console, workspace, report pages): text, countdowns,
-// report detail, clock and connection badge. Text comes from the page's JSON config.
+// What every staff screen shares: its settings and texts, small DOM and time helpers, the clock and
+// connection badge, and one controller for a list / detail / step / live screen (`screen`) with one
+// keyboard map (`keys`) and one live connection (`connect`). A screen configures them; it does not
+// rebuild them. Settings come from the core's JSON (#staff-config) and the app page's (#page-config).
 (function () {
   "use strict";
-  const config = JSON.parse(document.getElementById("staff-config").textContent);
+  const read = (id) => { const node = document.getElementById(id); return node ? JSON.parse(node.textContent) : {}; };
+  const core = read("staff-config"), page = read("page-config");
+  const config = { ...core, ...page, text: { ...core.text, ...(page.text || {}) } };
   const T = config.text;
   const locale = config.lang === "en" ? "en-GB" : "vi-VN";
+  const api = window.IOC.api;
 
   function el(tag, cls, text) {
     const node = document.createElement(tag);
@@ -26,94 +31,6 @@
     return Math.floor(hours / 24) + " " + T.days;
   }
 
-  // The deadline that matters now: the answer until there is one, then the resolution.
-  function nextDeadline(report) {
-    return report.first_answered_at ? report.resolution_due_at : report.response_due_at;
-  }
-
-  // "2 h 10 min left" coloured by the share of the window left; "overdue 15 min" in red.
-  function countdown(report) {
-    const due = nextDeadline(report);
-    const node = el("span", "countdown");
-    if (!due) return node;
-    node.dataset.due = due;
-    node.dataset.start = report.received_at;
-    refreshCountdown(node);
-    return node;
-  }
-
-  function refreshCountdown(node) {
-    const due = new Date(node.dataset.due).getTime();
-    const start = new Date(node.dataset.start).getTime();
-    const now = Date.now();
-    const left = due - now;
-    const share = (due - start) > 0 ? left / (due - start) : 0;
-    node.dataset.state = left < 0 ? "overdue" : share < 0.25 ? "soon" : share < 0.5 ? "half" : "ok";
-    node.textContent = left < 0 ? T.overdueBy + " " + duration(left) : T.left.replace("%s", duration(left));
-    node.title = T.due + " " + when(node.dataset.due);
-  }
-  setInterval(() => document.querySelectorAll(".countdown[data-due]").forEach(refreshCountdown), 15000);
-
-  function levelBadge(level) {
-    return el("span", "level level-" + level, T.levels[level] || level);
-  }
-
-  // The full report as staff see it: description, photos, answers, timeline (directives stand out).
-  function renderDetail(container, report) {
-    container.replaceChildren();
-    const head = el("div", "detail-head");
-    head.appendChild(levelBadge(report.level));
-    head.appendChild(el("strong", "code", report.tracking_code));
-    head.appendChild(el("span", "status status-" + report.status, report.status_label));
-    container.appendChild(head);
-    container.appendChild(el("h2", "detail-title", report.category_name));
-    const where = el("p", "where", (report.address ? report.address + " · " : "") + report.unit_name);
-    container.appendChild(where);
-    if (report.assigned_unit_name) container.appendChild(el("p", "assigned", T.assignedTo + " " + report.assigned_unit_name));
-    const deadlines = el("p", "deadlines");
-    deadlines.appendChild(el("span", "", T.answerDue + " " + when(report.response_due_at) + " · " +
-      T.resolutionDue + " " + when(report.resolution_due_at) + " "));
-    deadlines.appendChild(countdown(report));
-    container.appendChild(deadlines);
-    container.appendChild(el("p", "description", report.description));
-    if (report.reporter && (report.reporter.name || report.reporter.phone || report.reporter.email)) {
-      const who = [report.reporter.name, report.reporter.phone, report.reporter.email].filter(Boolean).join(" · ");
-      container.appendChild(el("p", "reporter", T.reporter + " " + who));
-    }
-    if (report.photos && report.photos.length) {
-      const photos = el("div", "photos");
-      for (const url of report.photos) {
-        const link = el("a");
-        link.href = url; link.target = "_blank"; link.rel = "noopener";
-        const img = el("img"); img.src = url; img.alt = T.photo; img.loading = "lazy";
-        link.appendChild(img);
-        photos.appendChild(link);
-      }
-      container.appendChild(photos);
-    }
-    if (report.answers && report.answers.length) {
-      container.appendChild(el("h3", "", T.answers));
-      for (const answer of report.answers) {
-        const box = el("div", "answer");
-        box.appendChild(el("div", "meta", answer.unit_name + " · " + when(answer.at)));
-        box.appendChild(el("p", "", answer.text));
-        container.appendChild(box);
-      }
-    }
-    if (report.timeline) {
-      container.appendChild(el("h3", "", T.timeline));
-      const list = el("ol", "timeline");
-      for (const event of report.timeline) {
-        const item = el("li", "event event-" + event.action + (event.public ? "" : " internal"));
-        item.appendChild(el("span", "at", when(event.at)));
-        item.appendChild(el("span", "what", event.label + (event.actor_label ? " · " + event.actor_label : "")));
-        if (event.note) item.appendChild(el("span", "note", event.note));
-        list.appendChild(item);
-      }
-      container.appendChild(list);
-    }
-  }
-
   function clock(node) {
     const format = new Intl.DateTimeFormat(locale, { timeZone: "Asia/Ho_Chi_Minh", hour: "2-digit", minute: "2-digit" });
     const tick = () => { node.textContent = format.format(new Date()); };
@@ -129,6 +46,143 @@
     node.dataset.kind = kind || "info";
   }
 
-  window.IOC.staff = { config, T, el, when, countdown, levelBadge, renderDetail, clock, connectionBadge, flash,
-    nextDeadline };
+  function keyHint(key, text) {
+    const hint = el("span", "key-hint");
+    hint.appendChild(el("kbd", "", key));
+    hint.appendChild(document.createTextNode(" " + text));
+    return hint;
+  }
+
+  // One list with one selected item and its detail. Options:
+  //   list, count, status: elements; empty: text of an empty list
+  //   listUrl: GET returning {results}; itemUrl(id): GET of one item; stepUrl(id, name): POST of a step
+  //   order(a, b); keep(item): still belongs in the list; renderItem(item, li); renderDetail(data)
+  //   liveType: the message type carrying an item's absolute state; reloadOnLive: re-read the list
+  //     instead (when a message alone cannot tell whether the item belongs here)
+  //   itemClass: the class of an item's <li> ("queue-item")
+  //   onSelect(id): as the selection changes; onRender(items): after the list is drawn
+  //   onStep(data): after a step succeeded; loadDetail: false when the list item is the detail;
+  //   autoSelect: false to leave nothing selected until the person moves
+  function screen(options) {
+    const state = { items: new Map(), selected: null, detail: null };
+    const listNode = options.list;
+
+    function ordered() { return [...state.items.values()].sort(options.order); }
+
+    function render() {
+      const items = ordered();
+      listNode.replaceChildren();
+      if (options.count) options.count.textContent = items.length;
+      if (!items.length) listNode.appendChild(el("li", "empty", options.empty));
+      for (const item of items) {
+        const node = el("li", options.itemClass || "queue-item");
+        node.dataset.id = item.id;
+        node.tabIndex = -1;
+        node.setAttribute("role", "option");
+        node.setAttribute("aria-selected", String(item.id === state.selected));
+        options.renderItem(item, node);
+        node.addEventListener("click", () => select(item.id));
+        listNode.appendChild(node);
+      }
+      const first = items.length && options.autoSelect !== false ? items[0].id : null;
+      if (state.selected && !state.items.has(state.selected)) select(first);
+      else if (!state.selected && first) select(first);
+      if (options.onRender) options.onRender(items);
+    }
+
+    async function load() {
+      const response = await api("GET", options.listUrl);
+      if (!response.ok) return;
+      state.items = new Map(response.data.results.map((item) => [item.id, item]));
+      render();
+    }
+
+    async function select(id) {
+      state.selected = id;
+      listNode.querySelectorAll("li[data-id]").forEach((n) => n.setAttribute("aria-selected", String(Number(n.dataset.id) === id)));
+      const current = listNode.querySelector('li[aria-selected="true"]');
+      if (current) current.scrollIntoView({ block: "nearest" });
+      if (options.onSelect) options.onSelect(id);
+      if (!id) { state.detail = null; options.renderDetail(null); return; }
+      if (options.loadDetail === false) { state.detail = state.items.get(id); options.renderDetail(state.detail); return; }
+      const response = await api("GET", options.itemUrl(id));
+      if (state.selected !== id || !response.ok) return;
+      state.detail = response.data;
+      options.renderDetail(state.detail);
+    }
+
+    function move(delta) {
+      const ids = ordered().map((item) => item.id);
+      if (!ids.length) return;
+      select(ids[Math.max(0, Math.min(ids.length - 1, ids.indexOf(state.selected) + delta))]);
+    }
+
+    // Post a step on the selected item; a conflict (someone else acted first) re-reads the list.
+    async function step(name, body) {
+      const id = state.selected;
+      if (!id) return false;
+      if (options.status) flash(options.status, T.working);
+      const response = await api("POST", options.stepUrl(id, name), body || {});
+      if (!response.ok) {
+        if (options.status) {
+          flash(options.status, window.IOC.errorText(response.data, T.failed), response.status === 409 ? "conflict" : "error");
+        }
+        if (response.status === 409) load();
+        return false;
+      }
+      if (options.status) flash(options.status, T.done + ": " + (options.describe ? options.describe(response.data) : ""), "ok");
+      if (options.reloadOnLive) await load(); else apply({ type: options.liveType, data: response.data });
+      if (state.selected === id && state.items.has(id)) select(id);
+      if (options.onStep) options.onStep(response.data);
+      return true;
+    }
+
+    let reloadTimer = null;
+    function apply(message) {
+      if (message.type !== options.liveType) return;
+      if (options.reloadOnLive) {
+        clearTimeout(reloadTimer);
+        reloadTimer = setTimeout(async () => {
+          await load();
+          if (state.selected === message.data.id && state.items.has(message.data.id)) select(message.data.id);
+        }, 300);
+        return;
+      }
+      const item = message.data;
+      const known = state.items.has(item.id);
+      if (options.keep(item)) state.items.set(item.id, item); else state.items.delete(item.id);
+      render();
+      if (!known && options.keep(item) && options.onArrival) options.onArrival(item);
+    }
+
+    return { state, load, render, select, move, step, apply, ordered };
+  }
+
+  // One keyboard map per page. Letters work in either case (hints show capitals); keys typed in a
+  // field stay in the field; `before(event)` sees every key first (e.g. Enter in a chooser).
+  function keys(map, before) {
+    document.addEventListener("keydown", (event) => {
+      if (before && before(event)) return;
+      const target = event.target;
+      if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || event.ctrlKey || event.metaKey || event.altKey) return;
+      const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      const handler = map[key];
+      if (handler) { event.preventDefault(); handler(); }
+    });
+  }
+
+  // One live connection for the page's screens: each reloads on (re)connect and every minute (a
+  // message missed while away is never lost for long), and applies the messages it knows.
+  function connect(...screens) {
+    window.IOC.live.connect({
+      onState: connectionBadge(document.getElementById("connection")),
+      onConnect: () => screens.forEach((s) => s.load()),
+      onMessage: (message) => screens.forEach((s) => s.apply(message)),
+    });
+    setInterval(() => screens.forEach((s) => s.load()), 60000);
+  }
+
+  clock(document.getElementById("clock"));
+
+  window.IOC.staff = { config, T, el, when, duration, connectionBadge, flash, keyHint, screen, keys, connect };
 })();

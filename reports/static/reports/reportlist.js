@@ -1,9 +1,9 @@
 // Leaders' drill-down: the reports behind a wall figure, and one report with a directive form.
 (function () {
   "use strict";
-  const { config, T, el, when, countdown, levelBadge, renderDetail, flash } = window.IOC.staff;
+  const { config, T, el, flash } = window.IOC.staff;
+  const { countdown, levelBadge, renderDetail, reportUrl } = window.IOC.reports;
   const api = window.IOC.api;
-  window.IOC.staff.clock(document.getElementById("clock"));
   const badge = window.IOC.staff.connectionBadge(document.getElementById("connection"));
 
   const rows = document.getElementById("report-rows");
@@ -39,7 +39,7 @@
   const id = container.dataset.reportId;
   const status = document.getElementById("page-status");
   const load = async () => {
-    const response = await api("GET", config.reportUrl.replace("__id__", id));
+    const response = await api("GET", reportUrl(id));
     if (response.ok) renderDetail(container, response.data);
     else container.replaceChildren(el("p", "empty", window.IOC.errorText(response.data, T.failed)));
   };
@@ -47,7 +47,7 @@
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      const response = await api("POST", config.reportUrl.replace("__id__", id) + "directive/", Object.fromEntries(new FormData(form)));
+      const response = await api("POST", reportUrl(id) + "directive/", Object.fromEntries(new FormData(form)));
       if (response.ok) { form.reset(); flash(status, T.done, "ok"); load(); }
       else flash(status, window.IOC.errorText(response.data, T.failed), "error");
     });

@@ -1,0 +1,162 @@
+// The operator's console: the triage queue and the open alerts, live, worked from the keyboard.
+//   j/k or arrows: move · a: accept · 1/2/3: accept as urgent/complex/normal · g: assign to the
+//   suggested unit · u: choose another unit · r: reject · d: duplicate of a suggestion
+//   n/p: next/previous alert · e: acknowledge · x: resolve · Esc: cancel · ?: help
+(function () {
+  "use strict";
+  const { config, T, el, when, flash, keyHint, screen, keys, connect } = window.IOC.staff;
+  const reports = window.IOC.reports;
+  const api = window.IOC.api;
+  const panel = document.getElementById("triage");
+  const status = document.getElementById("console-status");
+  const unitSelect = document.getElementById("assign-unit");
+  const prompt = document.getElementById("prompt");
+  const QUEUED = ["received", "accepted"];
+  let suggestions = [];
+
+  const urgentFirst = (a, b) => (a.level === "urgent" ? 0 : 1) - (b.level === "urgent" ? 0 : 1) ||
+    a.received_at.localeCompare(b.received_at);
+
+  const queue = screen({
+    list: document.getElementById("queue"), count: document.getElementById("queue-count"), status,
+    empty: T.queueEmpty, listUrl: config.queueUrl, itemUrl: reports.reportUrl,
+    stepUrl: (id, name) => reports.reportUrl(id) + name + "/",
+    order: urgentFirst, keep: (report) => QUEUED.includes(report.status), liveType: "reports.report.updated",
+    describe: reports.describe,
+    renderItem: (report, node) => reports.renderItem(report, node, report.unit_name +
+      (report.status === "accepted" ? " · " + T.toAssign : "") + (report.returned ? " · " + T.returned : "")),
+    onSelect: closePrompt,
+    renderDetail: (report) => { suggestions = []; if (report) { renderPanel(report); loadSuggestions(report); } else showNothing(); },
+    onArrival: (report) => flash(status, T.newReport + " " + report.tracking_code, "new"),
+  });
+
+  function showNothing() { panel.replaceChildren(el("p", "empty", T.nothingSelected)); }
+
+  async function loadSuggestions(report) {
+    const response = await api("GET", config.duplicatesUrl.replace("__id__", report.id));
+    if (queue.state.detail !== report) return;
+    suggestions = response.ok ? response.data : [];
+    if (suggestions.length) renderPanel(report);
+  }
+
+  function suggestedUnit(report) { return report.suggested_unit || report.unit; }
+
+  function renderPanel(report) {
+    reports.renderDetail(panel, report);
+    const actions = el("div", "actions");
+    if (report.status === "received") {
+      actions.appendChild(keyHint("A", T.accept));
+      actions.appendChild(keyHint("1/2/3", T.acceptAs));
+    }
+    actions.appendChild(keyHint("G", T.assignTo + " " + unitName(suggestedUnit(report))));
+    actions.appendChild(keyHint("U", T.otherUnit));
+    actions.appendChild(keyHint("R", T.reject));
+    if (suggestions.length) actions.appendChild(keyHint("D", T.duplicate + " (" + suggestions.length + ")"));
+    panel.prepend(actions);
+    if (suggestions.length) {
+      const box = el("div", "suggestions");
+      box.appendChild(el("h3", "", T.similar));
+      const list = el("ol");
+      suggestions.forEach((s) => {
+        list.appendChild(el("li", "", s.tracking_code + " · " + s.status_label + " · " + s.distance_m + " m · " + when(s.received_at)));
+      });
+      box.appendChild(list);
+      panel.appendChild(box);
+      drawMap(box, report);
+    }
+    unitSelect.value = suggestedUnit(report);
+  }
+
+  function drawMap(container, report) {
+    if (!window.L || report.latitude === null) return;
+    const node = el("div", "mini-map");
+    container.appendChild(node);
+    const map = window.L.map(node, { zoomControl: false, attributionControl: false }).setView([report.latitude, report.longitude], 17);
+    window.L.tileLayer(config.tilesUrl, { maxZoom: 19 }).addTo(map);
+    window.L.circleMarker([report.latitude, report.longitude], { radius: 8, color: "#d93025" }).addTo(map);
+    suggestions.forEach((s, i) => {
+      if (s.latitude !== null) window.L.circleMarker([s.latitude, s.longitude], { radius: 6, color: "#1a73e8" }).bindTooltip(String(i + 1)).addTo(map);
+    });
+  }
+
+  function unitName(code) {
+    const option = [...unitSelect.options].find((o) => o.value === code);
+    return option ? option.textContent : code;
+  }
+
+  async function loadUnits() {
+    const response = await api("GET", config.unitsUrl);
+    if (!response.ok) return;
+    unitSelect.replaceChildren();
+    for (const unit of response.data.results) {
+      const option = el("option", "", unit.name);
+      option.value = unit.code;
+      unitSelect.appendChild(option);
+    }
+  }
+
+  function ask(label, value, onConfirm) {
+    prompt.hidden = false;
+    prompt.querySelector("label").textContent = label;
+    const input = prompt.querySelector("input");
+    input.value = value;
+    input.focus();
+    input.select();
+    prompt.onsubmit = (event) => { event.preventDefault(); const text = input.value.trim(); closePrompt(); if (text) onConfirm(text); };
+  }
+
+  function closePrompt() {
+    prompt.querySelector("input").blur();  // give the keys back to the console
+    prompt.hidden = true;
+    prompt.onsubmit = null;
+  }
+
+  // --- alerts: a second list on the same controller, without a detail pane ---------------------
+  const rank = { critical: 0, warning: 1, info: 2 };
+  const alerts = screen({
+    list: document.getElementById("alerts"), count: document.getElementById("alert-count"), status,
+    empty: T.noAlerts, listUrl: config.alertsUrl, loadDetail: false, autoSelect: false, itemClass: "alert",
+    stepUrl: (id, name) => config.alertUrl.replace("__id__", id) + name + "/",
+    order: (a, b) => rank[a.severity] - rank[b.severity] || b.last_seen_at.localeCompare(a.last_seen_at),
+    keep: (alert) => alert.state !== "resolved", liveType: "ioc.alert.updated",
+    describe: (alert) => alert.title,
+    renderItem: (alert, node) => {
+      node.classList.add("alert-" + alert.severity, "alert-" + alert.state);
+      node.appendChild(el("strong", "", alert.title + (alert.count > 1 ? " ×" + alert.count : "")));
+      node.appendChild(el("span", "meta", alert.unit_name + " · " + when(alert.last_seen_at) + " · " + (T.alertStates[alert.state] || alert.state)));
+    },
+    renderDetail: () => {},
+    onRender: (items) => {
+      const critical = items.filter((a) => a.severity === "critical" && a.state === "open").length;
+      document.title = (critical ? "(" + critical + ") " : "") + T.title;
+    },
+  });
+
+  const report = () => queue.state.detail;
+  keys({
+    j: () => queue.move(1), ArrowDown: () => queue.move(1), k: () => queue.move(-1), ArrowUp: () => queue.move(-1),
+    a: () => report() && report().status === "received" && queue.step("accept"),
+    1: () => queue.step("accept", { level: "urgent" }),
+    2: () => queue.step("accept", { level: "complex" }),
+    3: () => queue.step("accept", { level: "normal" }),
+    g: () => report() && queue.step("assign", { unit: suggestedUnit(report()) }),
+    u: () => unitSelect.focus(),
+    r: () => ask(T.rejectReason, T.defaultRejectReason, (reason) => queue.step("reject", { reason })),
+    d: () => suggestions.length && ask(T.duplicateOf, "1", (n) => {
+      const parent = suggestions[Number(n) - 1];
+      if (parent) queue.step("duplicate", { parent: parent.id });
+    }),
+    n: () => alerts.move(1), p: () => alerts.move(-1),
+    e: () => alerts.step("acknowledge"), x: () => alerts.step("resolve"),
+    "?": () => { const help = document.getElementById("help"); help.hidden = !help.hidden; },
+  }, (event) => {
+    if (event.key === "Escape") { closePrompt(); unitSelect.blur(); return true; }
+    if (event.target === unitSelect && event.key === "Enter") {
+      event.preventDefault(); unitSelect.blur(); queue.step("assign", { unit: unitSelect.value }); return true;
+    }
+    return false;
+  });
+
+  connect(queue, alerts);
+  loadUnits();
+})();
