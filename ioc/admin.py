@@ -1,9 +1,10 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from ioc import audit, services
-from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Unit, User
+from ioc import audit, screens, services
+from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Unit, User, WallPlaylist, WallScreen
 
 
 @admin.register(Unit)
@@ -26,6 +27,27 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "first_name", "home_unit", "is_active"]
     list_filter = ["groups", "is_active"]
     raw_id_fields = ["home_unit"]
+    actions = ["sign_out_screens"]
+
+    # A wall screen stays signed in for weeks (ioc.screens): this is how it is ended at once, without
+    # changing its password. Deactivating the account ends it too.
+    @admin.action(description=_("Sign out this screen everywhere"))
+    def sign_out_screens(self, request, queryset):
+        users = list(queryset)
+        signed_out = [user for user in users if screens.is_screen(user)]
+        for user in signed_out:
+            services.screen_sign_out(user=user)
+        if signed_out:
+            names = ", ".join(user.get_username() for user in signed_out)
+            messages.success(
+                request,
+                _("Signed out everywhere: %(names)s. Their walls show the login page within a minute.")
+                % {"names": names},
+            )
+        if len(signed_out) < len(users):
+            messages.warning(
+                request, _("Only wall screen accounts are signed out this way; the others were left as they are.")
+            )
 
 
 @admin.register(ApiKey)
@@ -130,3 +152,38 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class WallScreenForm(forms.ModelForm):
+    """A screen is chosen from those the wall can show, never typed."""
+
+    class Meta:
+        model = WallScreen
+        fields = ["position", "screen", "seconds"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ioc.selectors import wall_screens
+
+        self.fields["screen"] = forms.ChoiceField(
+            label=_("screen"), choices=[(s["code"], s["name"]) for s in wall_screens()]
+        )
+        self.fields["seconds"].min_value = 5
+        self.fields["seconds"].max_value = 3600
+
+
+class WallScreenInline(admin.TabularInline):
+    model = WallScreen
+    form = WallScreenForm
+    extra = 1
+
+
+@admin.register(WallPlaylist)
+class WallPlaylistAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "page_seconds", "updated_at"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [WallScreenInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        audit.record(action="wall.playlist.saved", obj=form.instance, unit=None)

@@ -6,6 +6,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class BoundarySource(models.TextChoices):
+    NONE = "", _("None")
+    APPROXIMATE = "approximate", _("Approximate (demo)")
+    IMPORTED = "imported", _("Imported")
+
+
 class Unit(models.Model):
     """An administrative unit (province, district, commune/ward) or a department.
 
@@ -35,6 +41,11 @@ class Unit(models.Model):
     # Optional GeoJSON Polygon/MultiPolygon (lon, lat) with its bounding box for a cheap prefilter.
     boundary = models.JSONField(_("boundary (GeoJSON)"), null=True, blank=True)
     bbox = ArrayField(models.FloatField(), size=4, null=True, blank=True, editable=False)
+    # Where the boundary came from: a demo cell drawn from the unit centres is only approximate, and the
+    # map says so; one imported from a surveyed file is not (docs/map.md).
+    boundary_source = models.CharField(
+        _("boundary source"), max_length=12, choices=BoundarySource.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("unit")
@@ -260,3 +271,44 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.actor_label} {self.action} {self.object_label}".strip()
+
+
+class WallPlaylist(models.Model):
+    """What one wall shows, in turn: `/wall/?playlist=<slug>`. Several walls in a centre, several lists."""
+
+    slug = models.SlugField(_("name in the address"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    page_seconds = models.PositiveSmallIntegerField(
+        _("seconds per page of a panel"), default=8, help_text=_("A panel with more than fits turns its pages.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("wall playlist")
+        verbose_name_plural = _("wall playlists")
+
+    def __str__(self):
+        return self.name
+
+
+class WallScreen(models.Model):
+    """One screen of a playlist: the overview or one subsystem's own screen, for so many seconds."""
+
+    OVERVIEW = "overview"
+
+    playlist = models.ForeignKey(WallPlaylist, on_delete=models.CASCADE, related_name="screens")
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    screen = models.CharField(_("screen"), max_length=40, help_text=_("“overview” or a subsystem's code."))
+    seconds = models.PositiveSmallIntegerField(_("seconds on screen"), default=30)
+
+    class Meta:
+        ordering = ["playlist", "position", "pk"]
+        verbose_name = _("screen")
+        verbose_name_plural = _("screens")
+        constraints = [
+            models.CheckConstraint(condition=Q(seconds__gte=5) & Q(seconds__lte=3600), name="wallscreen_seconds_range")
+        ]
+
+    def __str__(self):
+        return f"{self.screen} ({self.seconds} s)"

@@ -2,12 +2,13 @@
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ioc import registry
-from ioc.models import Alert, Severity, Unit
+from ioc.models import Alert, Severity, Unit, WallPlaylist, WallScreen
 from ioc.scope import EVERYTHING, Scope, scope_for_unit
 
-WALL_ALERT_LIMIT = 30
+WALL_ALERT_LIMIT = 300  # the ticker runs through every open critical and warning alert
 
 
 def alerts_visible_to(scope: Scope):
@@ -102,4 +103,42 @@ def alert_state(alert: Alert) -> dict:
         "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
         "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
         "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
+    }
+
+
+# --- the wall's playlists -----------------------------------------------------------------------
+
+DEFAULT_OVERVIEW_SECONDS, DEFAULT_SCREEN_SECONDS = 60, 20
+
+
+def wall_screens() -> list[dict]:
+    """The screens a wall can show: the overview, then one per enabled subsystem."""
+    return [{"code": WallScreen.OVERVIEW, "name": _("Overview")}] + [
+        {"code": s.code, "name": str(s.name)} for s in registry.enabled()
+    ]
+
+
+def wall_playlist(slug: str) -> dict:
+    """The playlist `slug` as a wall plays it; with none saved (or none left that is enabled), the
+    overview then every subsystem in turn."""
+    known = {screen["code"] for screen in wall_screens()}
+    playlist = WallPlaylist.objects.filter(slug=slug).prefetch_related("screens").first()
+    screens = [
+        {"screen": s.screen, "seconds": s.seconds}
+        for s in (playlist.screens.all() if playlist else ())
+        if s.screen in known
+    ]
+    if not screens:
+        screens = [{"screen": WallScreen.OVERVIEW, "seconds": DEFAULT_OVERVIEW_SECONDS}] + [
+            {"screen": code, "seconds": DEFAULT_SCREEN_SECONDS}
+            for code in (screen["code"] for screen in wall_screens())
+            if code != WallScreen.OVERVIEW
+        ]
+    return {
+        "slug": slug,
+        "name": playlist.name if playlist else _("All screens"),
+        "saved": playlist is not None,
+        "page_seconds": playlist.page_seconds if playlist else 8,
+        "screens": screens,
+        "updated_at": playlist.updated_at.isoformat() if playlist else None,
     }

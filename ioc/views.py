@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -6,10 +8,10 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from ioc import bus, registry
+from ioc import bus, registry, selectors
 from ioc.clientaddr import client_address, in_networks
 from ioc.models import WorkerHeartbeat
-from ioc.roles import ADMIN, LEADER, has_role
+from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 
 
 @login_required
@@ -24,22 +26,37 @@ def home(request):
     return render(request, "ioc/home.html", {"subsystems": registry.enabled()})
 
 
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
+
 @never_cache
 @login_required
 def wall(request):
+    """The command-centre wall. `?playlist=<slug>` picks the wall's playlist (else "main"), `?screen=`
+    pins one screen, `?paused=1` starts paused, `?kiosk=1` hides the cursor (docs/wall.md)."""
     home = getattr(request.user, "home_unit", None)
     if home is not None and home.latitude is not None:
         center = (home.latitude, home.longitude)
     else:
         center = settings.IOC_MAP_CENTER
+    subsystems = registry.enabled()
+    playlist = request.GET.get("playlist", "")
+    pin = request.GET.get("screen", "")
     return render(
         request,
         "ioc/wall.html",
         {
-            "subsystems": registry.enabled(),
+            "subsystems": subsystems,
+            "screens": selectors.wall_screens(),
+            "playlist": playlist if SLUG.fullmatch(playlist) else "main",
+            "pin": pin if pin in {s["code"] for s in selectors.wall_screens()} else "",
+            "paused": request.GET.get("paused") == "1",
+            "kiosk": request.GET.get("kiosk") == "1",
+            # A screen account has the wall only; people may open a figure's reports on it.
+            "can_drill": has_role(request.user, LEADER, ADMIN, OPERATOR, UNIT_STAFF),
             "map_tiles_url": settings.IOC_MAP_TILES_URL,
             "map_center": center,
-            "map_layers": [{"code": s.code, "url": s.map_layer} for s in registry.enabled() if s.map_layer],
+            "map_layers": [{"code": s.code, "url": s.map_layer} for s in subsystems if s.map_layer],
         },
     )
 

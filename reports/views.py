@@ -8,6 +8,7 @@ name, phone or email, and nothing before triage.
 
 from datetime import datetime, timedelta
 
+from csp.decorators import csp_replace
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +24,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
 
@@ -88,8 +90,14 @@ FIGURE_LABELS = {
 }
 
 
+def framed_by_the_wall(view):
+    """The wall opens a figure's reports over itself, in a frame of the same site (docs/wall.md)."""
+    return xframe_options_sameorigin(csp_replace({"frame-ancestors": ["'self'"]})(view))
+
+
 @never_cache
 @login_required
+@framed_by_the_wall
 def report_list_page(request):
     """The reports behind a wall figure (leaders' drill-down), in the caller's scope."""
     require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
@@ -107,6 +115,7 @@ def report_list_page(request):
 
 @never_cache
 @login_required
+@framed_by_the_wall
 def report_page(request, report_id: int):
     """One report with its timeline; leaders give a directive here."""
     # Outside the caller's scope the report does not exist for them: 404 before any role check.

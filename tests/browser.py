@@ -51,10 +51,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def asgi_server():
-    """daphne serving the project against the test database and the test Redis."""
-    port = free_port()
-    env = dict(os.environ, DATABASE_URL=test_database_url(), REDIS_URL=settings.REDIS_URL, DB_CONN_MAX_AGE="0")
+def asgi_server(port: int | None = None, **environment: str):
+    """daphne serving the project against the test database and the test Redis; `port` to serve
+    again where a stopped server was, `environment` for settings read from it (IOC_MAP_TILES_URL)."""
+    port = port or free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=test_database_url(),
+        REDIS_URL=settings.REDIS_URL,
+        DB_CONN_MAX_AGE="0",
+        **environment,
+    )
     log_path = settings.VAR_DIR / "asgi-test-server.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed in finally)
     process = subprocess.Popen(

@@ -62,7 +62,7 @@ def test_leader_sees_nine_panels_live_and_a_new_alert_without_reload(
         page.locator('.panel[data-subsystem="traffic"] .kpi').first.wait_for()
 
         # The map shows the subsystems' layers: here the one camera, offline until it beats.
-        page.locator("#map path.leaflet-interactive").first.wait_for(timeout=5_000)
+        page.locator("#map .marker.shape-camera.state-offline").first.wait_for(timeout=5_000)
 
         # Nothing scrolls at 1920x1080.
         assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")

@@ -149,4 +149,9 @@ def subsystem_list(request):
 @permission_classes([permissions.IsAuthenticated])
 def dashboard_snapshot(request):
     """Everything a screen needs to draw itself; load it on connect and re-read it every minute."""
-    return Response(selectors.dashboard_snapshot(scope_for(request.user)))
+    snapshot = selectors.dashboard_snapshot(scope_for(request.user))
+    # A wall re-reads its playlist with every snapshot, so an edit reaches it within a minute.
+    slug = request.query_params.get("playlist")
+    if slug is not None:
+        snapshot["playlist"] = selectors.wall_playlist(slug)
+    return Response(snapshot)

@@ -1,0 +1,229 @@
+"""The wall as a command-centre screen, in a real headless Chromium, on the demo city with its feeds:
+nothing cut off at four sizes, a playlist that turns and pauses, a moving ticker, a map that asks
+nothing of the internet, and a dimmed wall when the connection is lost."""
+
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+
+from ioc import services
+from ioc.demo import load_demo_city
+from ioc.models import Alert, Unit, User, WallPlaylist, WallScreen
+from tests.browser import (  # noqa: F401  (fixtures)
+    asgi_server,
+    browser,
+    collected_static,
+    free_port,
+    log_in,
+    on_server,
+    with_real_password,
+)
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIZES = [(1366, 768), (1920, 1080), (2560, 1440), (3840, 2160)]
+LONG_NAME = "Phường Xuân Thanh Trung Tâm Hành Chính Thành Phố Long Khánh Mở Rộng"
+
+# Every panel, and every text inside one, must fit its box: nothing hidden, nothing sliced.
+CUT_OFF = """() => {
+  const problems = [];
+  const visible = (n) => n.offsetParent !== null && getComputedStyle(n).visibility !== "hidden";
+  for (const panel of document.querySelectorAll(".panel")) {
+    if (!visible(panel)) continue;
+    const box = panel.getBoundingClientRect();
+    const code = panel.dataset.subsystem;
+    if (box.right > innerWidth + 1 || box.bottom > innerHeight + 1) problems.push(code + ": panel off the screen");
+    for (const page of panel.querySelectorAll(".panel-page:not([hidden])")) {
+      if (page.scrollHeight > page.clientHeight + 1 || page.scrollWidth > page.clientWidth + 1)
+        problems.push(code + ": page overflows " + page.scrollHeight + ">" + page.clientHeight);
+    }
+    const texts = "h2, h3, .kpi-value, .kpi-label, .row-label, .row-value, .badge, .panel-empty";
+    for (const node of panel.querySelectorAll(texts)) {
+      if (!visible(node)) continue;
+      const r = node.getBoundingClientRect();
+      if (node.scrollWidth > node.clientWidth + 1 && getComputedStyle(node).display !== "inline")
+        problems.push(code + ": text wider than its box: " + node.textContent.slice(0, 40));
+      if (r.right > box.right + 1 || r.bottom > box.bottom + 1 || r.left < box.left - 1)
+        problems.push(code + ": outside its panel: " + node.textContent.slice(0, 40));
+    }
+  }
+  for (const part of document.querySelectorAll(".wall-header, .wall-map, .ticker-line, .screen-alerts")) {
+    const r = part.getBoundingClientRect();
+    if (visible(part) && (r.right > innerWidth + 1 || r.bottom > innerHeight + 1)) problems.push(part.className + " off the screen");
+  }
+  if (document.documentElement.scrollWidth > innerWidth || document.documentElement.scrollHeight > innerHeight)
+    problems.push("the page scrolls");
+  return problems;
+}"""
+
+
+@pytest.fixture
+def demo_wall(collected_static):  # noqa: F811
+    """The demo city after a short run of its feeds, with a very long ward name and many alerts."""
+    load_demo_city(password=PASSWORD)
+    call_command("reports_demo_feed", "--interval", "0", "--speed", "20000", "--count", "40", "--seed", "7")
+    call_command("onestop_demo_feed", "--interval", "0", "--speed", "20000", "--count", "20", "--seed", "7")
+    call_command("indicators_demo_feed", "--speed", "20000", "--duration", "3", "--seed", "7")
+    call_command("traffic_demo_feed", "--speed", "200", "--duration", "4", "--seed", "7")
+    ward = Unit.objects.get(code="75-LK-XT") if Unit.objects.filter(code="75-LK-XT").exists() else None
+    ward = ward or Unit.objects.filter(kind=Unit.Kind.WARD).order_by("code").first()
+    Unit.objects.filter(pk=ward.pk).update(name=LONG_NAME)
+    for n in range(24):
+        services.alert_raise(
+            subsystem=["reports", "traffic", "onestop", "environment"][n % 4],
+            severity="critical" if n % 3 == 0 else "warning",
+            title=f"Cảnh báo thử nghiệm số {n + 1}: ùn tắc kéo dài trên đường Nguyễn Ái Quốc",
+            unit=ward,
+            dedup_key=f"wall-test-{n}",
+        )
+    leader = User.objects.get(username="leader")
+    with_real_password(leader, PASSWORD)
+    return {"ward": ward}
+
+
+def screens_dir():
+    from django.conf import settings
+
+    path = settings.VAR_DIR / "screens"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def open_wall(browser, url, size, query="?paused=1"):  # noqa: F811
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    log_in(page, url, "leader", PASSWORD, "/wall/" + query)
+    page.locator('#connection[data-state="connected"]').wait_for(timeout=15_000)
+    page.locator(".panel .kpi").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(500)  # the map and the panels' pages settle
+    return page
+
+
+def test_nothing_is_cut_off_at_any_size_on_any_screen(demo_wall, browser):  # noqa: F811
+    with asgi_server() as url:
+        for size in SIZES:
+            page = open_wall(browser, url, size)
+            codes = page.evaluate("[...document.querySelectorAll('.panel')].map((p) => p.dataset.subsystem)")
+            assert len(codes) == 9
+            for screen in ["overview", *codes]:
+                if screen != "overview":
+                    page.goto(f"{url}/wall/?screen={screen}")
+                    page.locator(
+                        f'.panel.focus[data-subsystem="{screen}"] .panel-page, .panel.focus .panel-empty'
+                    ).first.wait_for()
+                    page.wait_for_timeout(300)
+                problems = page.evaluate(CUT_OFF)
+                assert problems == [], f"{size} {screen}: {problems}"
+                # Whatever did not fit is on a further page of its panel, not lost.
+                page.screenshot(path=str(screens_dir() / f"wall-{screen}-{size[0]}x{size[1]}.png"))
+            page.close()
+
+
+def test_a_panel_pages_through_what_does_not_fit(demo_wall, browser):  # noqa: F811
+    with asgi_server() as url:
+        page = open_wall(browser, url, (1366, 768))
+        paged = page.locator(".panel .panel-pages:text-matches('^1/[0-9]+$')").first
+        paged.wait_for(timeout=5_000)
+        panel = page.locator(".panel", has=paged)
+        rows_total = panel.locator(".panel-list li").count() + panel.locator(".kpi").count()
+        visible = (
+            panel.locator(".panel-page:not([hidden]) .panel-list li").count()
+            + panel.locator(".panel-page:not([hidden]) .kpi").count()
+        )
+        assert visible < rows_total  # the rest waits on the next page
+        panel.locator(".panel-pages", has_text="2/").wait_for(timeout=12_000)  # pages turn every 8 s
+
+
+@pytest.fixture
+def hall_playlist(demo_wall):
+    playlist = WallPlaylist.objects.create(slug="hall", name="Sảnh chính", page_seconds=8)
+    for position, screen in enumerate(["overview", "reports", "traffic"]):
+        WallScreen.objects.create(playlist=playlist, position=position, screen=screen, seconds=5)
+    return playlist
+
+
+def test_the_playlist_turns_pauses_on_keys_and_a_drill_down_comes_back(hall_playlist, browser):  # noqa: F811
+    with asgi_server() as url:
+        page = open_wall(browser, url, (1920, 1080), query="?playlist=hall")
+        assert page.locator("body").get_attribute("data-screen") == "overview"
+        page.locator('body[data-screen="reports"]').wait_for(timeout=8_000)
+        page.locator('body[data-screen="traffic"]').wait_for(timeout=8_000)
+        # A key moves by hand and pauses the rotation.
+        page.keyboard.press("ArrowLeft")
+        page.locator('body[data-screen="reports"]').wait_for(timeout=2_000)
+        page.locator("#rotation:not([hidden])").wait_for()
+        page.wait_for_timeout(6_500)
+        assert page.locator("body").get_attribute("data-screen") == "reports"
+        # Space resumes at once (else the rotation resumes by itself a minute after the last key).
+        page.keyboard.press(" ")
+        page.locator('body[data-screen="traffic"]').wait_for(timeout=8_000)
+
+        # A figure's drill-down opens over the wall and comes back to the playlist.
+        page.goto(f"{url}/wall/?screen=reports")
+        link = page.locator(".panel.focus a.kpi").first
+        link.wait_for(timeout=10_000)
+        link.click()
+        page.locator("#drill:not([hidden])").wait_for()
+        frame = page.frame_locator("#drill-frame")
+        frame.locator("table.reports-table").wait_for(timeout=10_000)
+        page.keyboard.press("Escape")
+        page.locator("#drill[hidden]").wait_for(state="attached")
+        assert page.url.endswith("/wall/?screen=reports")
+
+
+def test_the_ticker_runs_through_every_alert_and_a_critical_one_takes_the_top(demo_wall, browser):  # noqa: F811
+    with asgi_server() as url:
+        page = open_wall(browser, url, (1920, 1080))
+        open_count = on_server(
+            lambda: Alert.objects.filter(
+                state__in=["open", "acknowledged"], severity__in=["critical", "warning"]
+            ).count()
+        )
+        assert page.locator("#ticker li[data-alert-id]").count() == open_count
+        assert page.locator("#ticker.moving").count() == 1
+        # Each reads in full: no item is cut with an ellipsis or squeezed.
+        assert page.evaluate(
+            "[...document.querySelectorAll('#ticker li')].every((li) => li.scrollWidth <= li.clientWidth + 1)"
+        )
+        on_server(
+            services.alert_raise,
+            subsystem="traffic",
+            severity="critical",
+            title="Tai nạn liên hoàn trên QL1A Km 1835",
+            unit=demo_wall["ward"],
+            dedup_key="wall-test-accident",
+        )
+        page.locator("#ticker-top.flash", has_text="Tai nạn liên hoàn trên QL1A Km 1835").wait_for(timeout=2_000)
+        critical = on_server(lambda: Alert.objects.filter(state="open", severity="critical").count())
+        assert page.title().startswith(f"({critical})")
+        assert page.locator("#favicon").get_attribute("href").startswith("data:image/png")
+
+
+def test_the_map_asks_nothing_of_the_internet_and_shows_outlines_and_a_legend(demo_wall, browser):  # noqa: F811
+    requests = []
+    with asgi_server(IOC_MAP_TILES_URL="") as url:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.on("request", lambda request: requests.append(request.url))
+        log_in(page, url, "leader", PASSWORD, "/wall/?paused=1")
+        page.locator("#map path").first.wait_for(timeout=10_000)
+        page.wait_for_timeout(1_500)
+        outlines = page.locator("#map path").count()
+        assert outlines >= 95  # every ward and commune of the province
+        legend = page.locator("#map-legend")
+        assert legend.locator(".swatch").count() >= 3 and legend.locator(".marker").count() >= 3
+        ours = urlsplit(url).netloc
+        assert [r for r in requests if urlsplit(r).netloc not in (ours, "")] == []
+
+
+def test_a_lost_connection_dims_the_wall_and_it_heals(demo_wall, browser):  # noqa: F811
+    port = free_port()
+    with asgi_server(port=port) as url:
+        page = open_wall(browser, url, (1920, 1080))
+    # The server is away: the socket drops, reconnecting fails, and after 10 s the wall dims.
+    page.locator("body.stale").wait_for(timeout=30_000)
+    assert page.locator("#stale-text").inner_text()
+    page.screenshot(path=str(screens_dir() / "wall-stale-1920x1080.png"))
+    with asgi_server(port=port):
+        page.locator('#connection[data-state="connected"]').wait_for(timeout=45_000)
+        page.locator("body:not(.stale)").wait_for()
