@@ -24,12 +24,42 @@ class IndicatorsConfig(AppConfig):
         from ioc import registry
 
         registry.add_source(indicator_subsystems)
+        registry.register_choropleth(aqi_layer())
 
     def load_demo(self):
         from indicators.demo import load_demo_indicators
 
         ensure_default_subsystems()
         load_demo_indicators()
+
+
+def _in_language(name_vi: str, name_en: str) -> str:
+    from django.utils.translation import get_language
+
+    return name_en if (get_language() or "vi").startswith("en") else name_vi
+
+
+def aqi_layer():
+    """Wards by the air their stations measure: the official VN_AQI bands and colours (Decision 1459)."""
+    from django.utils.functional import lazy
+
+    from indicators.selectors import VN_AQI_BANDS, aqi_by_area
+    from ioc import registry
+
+    label = lazy(_in_language, str)
+
+    return registry.Choropleth(
+        code="aqi",
+        label=_("Air quality (VN_AQI)"),
+        unit="AQI",
+        bands=tuple(
+            registry.Band(code, label(vi, en), colour, upto=upper) for upper, code, vi, en, colour in VN_AQI_BANDS
+        ),
+        values=aqi_by_area,
+        subsystem="environment",
+        app="indicators",
+        order=30,
+    )
 
 
 def _subsystem(code, name_vi, name_en, order, icon):

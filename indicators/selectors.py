@@ -6,6 +6,7 @@ province's own budget revenue when the province reports it, else its wards' figu
 """
 
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Avg, Count, Max, Min, Q, Sum
@@ -251,6 +252,23 @@ def aqi_bands() -> list[dict]:
 
 
 STATUS_RANK = {"ok": 0, "warning": 1, "critical": 2}
+# On the wall map a ward shows the AQI of its stations' latest readings of this many hours; an older
+# reading is no news of the air now, and the ward shows "no data".
+AQI_MAP_HOURS = 48
+NO_AQI = "aqi-none"  # a station's map state without an AQI reading
+
+
+def aqi_by_area(scope: Scope, areas) -> dict[str, float | None]:
+    """The wall map's "aqi" layer: the highest latest VN_AQI of the active stations in each unit (one query)."""
+    since = timezone.now() - timedelta(hours=AQI_MAP_HOURS)
+    latest = (
+        scope.filter(Observation.objects.all(), "station__unit")
+        .filter(indicator__scale=Scale.VN_AQI, station__active=True, period_start__gte=since)
+        .order_by("station_id", "-period_start")
+        .distinct("station_id")
+        .values_list("station__unit__path", "value")
+    )
+    return areas.highest((path, round(float(value))) for path, value in latest if value is not None)
 
 
 def station_map(scope: Scope) -> list[dict]:
@@ -297,6 +315,7 @@ def station_map(scope: Scope) -> list[dict]:
                     else ""
                 ),
                 "status": AQI_BAND_STATUS[aqi["band"]["code"]] if aqi and aqi.get("band") else worst,
+                "state": f"aqi-{aqi['band']['code']}" if aqi and aqi.get("band") else NO_AQI,
                 "code": station.code,
                 "name": station.name,
                 "kind": station.kind,

@@ -9,8 +9,8 @@ from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Uni
 
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "parent"]
-    list_filter = ["kind"]
+    list_display = ["code", "name", "kind", "parent", "boundary_source"]
+    list_filter = ["kind", "boundary_source"]
     search_fields = ["code", "name", "name_en"]
     raw_id_fields = ["parent"]
 

@@ -68,6 +68,10 @@ def load_demo_city(password: str | None = None) -> dict:
                 unit_upsert(code=code, name=name, name_en=name_en, kind=Unit.Kind.DEPARTMENT, parent=province)
         for code, (lat, lon) in CENTRES.items():
             Unit.objects.filter(code=code, latitude__isnull=True).update(latitude=lat, longitude=lon)
+        from ioc.boundaries import load_demo_boundaries
+
+        # The wall's map draws approximate cells where a unit has no surveyed boundary (docs/map.md).
+        load_demo_boundaries(PROVINCE)
         created_users = []
         for username, role, unit_code, first_name in DEMO_USERS:
             user = User.objects.filter(username=username).first()

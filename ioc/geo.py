@@ -74,8 +74,14 @@ def bbox_of(geometry: dict) -> list[float]:
 
 def locate_unit(lat: float, lon: float, *, chosen=None):
     """The commune/ward for a point: its boundary where loaded, else the chosen unit, else the nearest centre."""
-    from ioc.models import Unit
+    from django.db.models import Case, IntegerField, Value, When
 
+    from ioc.models import BoundarySource, Unit
+
+    # Where a surveyed boundary and an approximate demo cell overlap, the surveyed one decides.
+    approximate_last = Case(
+        When(boundary_source=BoundarySource.APPROXIMATE, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
     candidates = Unit.objects.filter(
         kind__in=TERRITORIAL_KINDS,
         boundary__isnull=False,
@@ -83,7 +89,7 @@ def locate_unit(lat: float, lon: float, *, chosen=None):
         bbox__1__lte=lon,
         bbox__2__gte=lat,
         bbox__3__gte=lon,
-    ).order_by("-depth")
+    ).order_by("-depth", approximate_last)
     for unit in candidates:
         if contains(unit.boundary, lat, lon):
             return unit

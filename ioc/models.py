@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class BoundarySource(models.TextChoices):
-    NONE = "", _("None")
+    NONE = "", _("No boundary")
     APPROXIMATE = "approximate", _("Approximate (demo)")
     IMPORTED = "imported", _("Imported")
 

@@ -76,6 +76,72 @@ def register(subsystem: Subsystem) -> None:
     _registry[subsystem.code] = subsystem
 
 
+# --- choropleth layers of the wall's map -------------------------------------------------------
+#
+# An app colours the wards and communes by one of its figures: in ready(),
+#   registry.register_choropleth(Choropleth(code="overdue", label=_("Overdue reports"), unit="",
+#       bands=(Band("0", _("None"), "#...", upto=0), ...), values=overdue_by_area, subsystem="reports"))
+# `values(scope, areas)` returns {unit code: number or None} for the units on the map, in one or two
+# queries: `areas.codes_for(path)` names the drawn units a row's unit counts for (its ward and the
+# province around it), so a report in a sub-unit counts for its ward. GET /api/v1/map/units/ serves
+# them (ioc.maps); docs/map.md describes each layer.
+
+# A sequential scale for "more is worse", darkest first: lightness rises with each step, so it reads
+# in grey and to colour-blind eyes, and the worst wards are the brightest on the dark wall (plasma).
+SEQUENTIAL = ("#3b0f8c", "#a2308f", "#ec6b54", "#fbd524")
+NO_DATA_COLOR = "#4a5566"
+
+
+@dataclass(frozen=True)
+class Band:
+    code: str
+    label: str
+    color: str
+    upto: float | None = None  # the band holds values up to this one, included; None: all above
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    code: str
+    label: str
+    unit: str
+    bands: tuple[Band, ...]
+    values: Callable  # (Scope, ioc.maps.Areas) -> {unit code: number | None}
+    band: Callable[[float], str] | None = None  # value -> band code; by default the first band whose `upto` holds it
+    subsystem: str = ""  # the layer is left out while this subsystem is disabled or unknown
+    app: str = ""
+    order: int = 50
+
+    def band_of(self, value) -> str:
+        if value is None:
+            return NO_DATA
+        if self.band is not None:
+            return self.band(value)
+        for band in self.bands:
+            if band.upto is None or value <= band.upto:
+                return band.code
+        return self.bands[-1].code
+
+
+NO_DATA = "no_data"  # the band of a unit without a value (no station, no dossier handled)
+_choropleths: dict[str, Choropleth] = {}
+
+
+def register_choropleth(layer: Choropleth) -> None:
+    existing = _choropleths.get(layer.code)
+    if existing is not None and existing.app != layer.app:
+        raise ValueError(f"choropleth {layer.code!r} is already registered by {existing.app}")
+    if NO_DATA in {band.code for band in layer.bands}:
+        raise ValueError(f"band code {NO_DATA!r} is the map's own")
+    _choropleths[layer.code] = layer
+
+
+def choropleths() -> list[Choropleth]:
+    """The layers whose subsystem is enabled, in order."""
+    shown = [c for c in _choropleths.values() if not c.subsystem or ((s := get(c.subsystem)) and s.enabled)]
+    return sorted(shown, key=lambda c: (c.order, c.code))
+
+
 # --- what the apps contribute ------------------------------------------------------------------
 #
 # Each app declares on its AppConfig what the project wires in, so that a new app touches no core file:

@@ -57,6 +57,27 @@ def _move_subtree(old_path: str, new_path: str) -> None:
         child.save(update_fields=["path", "depth"])
 
 
+def unit_boundaries_set(*, boundaries: dict[str, dict | None], source: str) -> int:
+    """Give units (by code) a boundary of `source` (BoundarySource), or none (None), in one transaction.
+
+    The geometries are checked GeoJSON (ioc.boundaries); their bounding boxes come with them.
+    """
+    from ioc.models import BoundarySource
+
+    if source not in BoundarySource.values:
+        raise ValidationError(_("Unknown boundary source: %(source)s") % {"source": source})
+    with transaction.atomic():
+        units = list(Unit.objects.select_for_update().filter(code__in=list(boundaries)))
+        for unit in units:
+            geometry = boundaries[unit.code]
+            unit.boundary = geometry
+            unit.bbox = geo.bbox_of(geometry) if geometry else None
+            unit.boundary_source = source if geometry else BoundarySource.NONE
+        Unit.objects.bulk_update(units, ["boundary", "bbox", "boundary_source"])
+        audit.record(action="unit.boundaries", obj=Unit, count=len(units), detail={"source": source})
+    return len(units)
+
+
 # --- Alerts ---------------------------------------------------------------------------------
 
 
@@ -217,7 +238,7 @@ def _announce(alert: Alert) -> None:
 API_KEY_SCOPES = {
     "alerts:read": "read the alert stream",
     "alerts:write": "raise alerts, and resolve the ones the key raised",
-    "dashboard:read": "read the dashboard snapshot (the wall's figures)",
+    "dashboard:read": "read the dashboard snapshot (the wall's figures) and its map (/api/v1/map/units/)",
     "reports:read": "read field reports, without the reporters' identity",
     "reports:contacts": "with reports:read, also the reporters' name, phone and email",
     "reports:write": "submit field reports (Open311, partner apps) and follow the ones submitted",

@@ -171,12 +171,13 @@ COUNT_NAMES = ("handled", "on_time", "complaints", "received", "with_due_date", 
                "paid_online")  # fmt: skip
 
 
-def figures_by_unit(scope: Scope, period: Period, now: datetime) -> dict[int, dict]:
-    """Per receiving unit (id): the counts every indicator is computed from, in one query."""
+def figures_by_unit(scope: Scope, period: Period, now: datetime, by: str = "unit_id") -> dict:
+    """Per receiving unit (its id, or `by`: "unit__path"): the counts every indicator is computed from,
+    in one query."""
     handled, received = _handled(period), _received(period)
     rows = (
         scope.filter(Dossier.objects.filter(_touching(period)), "unit")
-        .values("unit_id")
+        .values(by)
         .annotate(
             handled=Count("pk", filter=handled),
             on_time=Coalesce(Sum(_on_time(period, min(period.end, now)), filter=handled), 0),
@@ -190,7 +191,7 @@ def figures_by_unit(scope: Scope, period: Period, now: datetime) -> dict[int, di
         )
         .order_by()
     )
-    return {row.pop("unit_id"): row for row in rows}
+    return {row.pop(by): row for row in rows}
 
 
 def _total(per_unit: dict[int, dict]) -> dict:
@@ -280,6 +281,17 @@ def late_ranking(
     ]
     ranking.sort(key=lambda r: (-r["late_rate"], -r["late"], r["unit"]))
     return ranking[:limit] if limit else ranking
+
+
+def late_rate_by_area(scope: Scope, areas) -> dict[str, float | None]:
+    """The wall map's "late rate" layer: % of this month's handled dossiers finished late or still open
+    past their due time, by receiving unit, as the wall's "Most late" list counts them (one query).
+    None where nothing was handled."""
+    now = timezone.now()
+    per_path = figures_by_unit(scope, parse_period("month"), now, by="unit__path")
+    handled = areas.total((path, row["handled"]) for path, row in per_path.items())
+    on_time = areas.total((path, row["on_time"]) for path, row in per_path.items())
+    return {code: round(100 * (n - on_time[code]) / n, 1) if n else None for code, n in handled.items()}
 
 
 # --- wall ---------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from ioc import outage, registry
         from reports.open311.views import error_response, fmt_of_path
-        from reports.selectors import wall_figures
+        from reports.selectors import overdue_by_area, wall_figures
 
         # Open311 clients read errors as GeoReport v2 error arrays, a 503 included.
         outage.register_error_shape(
@@ -59,6 +59,25 @@ class ReportsConfig(AppConfig):
                 snapshot=wall_figures,
                 panels=("summary", "slowest_units", "urgent"),
                 map_layer="/api/v1/reports/map/",
+            )
+        )
+        # Wards by open reports past a deadline: none, a few, several, many (docs/map.md).
+        steps = registry.SEQUENTIAL
+        registry.register_choropleth(
+            registry.Choropleth(
+                code="overdue",
+                label=_("Overdue reports"),
+                unit=_("reports"),
+                bands=(
+                    registry.Band("0", _("None overdue"), steps[0], upto=0),
+                    registry.Band("1-2", _("1–2"), steps[1], upto=2),
+                    registry.Band("3-5", _("3–5"), steps[2], upto=5),
+                    registry.Band("6+", _("More than 5"), steps[3]),
+                ),
+                values=overdue_by_area,
+                subsystem="reports",
+                app="reports",
+                order=10,
             )
         )
 

@@ -95,10 +95,20 @@ def unit_work(scope: Scope):
 
 
 MAP_LIMIT = 500
+# A marker's state on the wall's map, one of a fixed set its legend shows (docs/map.md).
+MAP_STATES = ("open", "overdue", "urgent")
+
+
+def _map_state(report: Report, overdue: bool) -> str:
+    # An urgent report is the one to act on first, overdue or not; `overdue` still says which it is.
+    if report.level == Level.URGENT:
+        return "urgent"
+    return "overdue" if overdue else "open"
 
 
 def report_map(scope: Scope) -> list[dict]:
-    """Open reports with a location, for the wall's map: red when overdue, amber when urgent."""
+    """Open reports with a location, for the wall's map: `state` from MAP_STATES; `status` (critical when
+    overdue, warning when urgent) is kept for the screens that read it."""
     now = timezone.now()
     overdue = set(reports_visible_to(scope).filter(overdue_q(now)).values_list("pk", flat=True)[:MAP_LIMIT])
     rows = (
@@ -112,9 +122,25 @@ def report_map(scope: Scope) -> list[dict]:
             "longitude": r.longitude,
             "label": f"{r.tracking_code} · {r.category.name} · {r.get_status_display()}",
             "status": "critical" if r.pk in overdue else "warning" if r.level == Level.URGENT else "ok",
+            "state": _map_state(r, r.pk in overdue),
+            "overdue": r.pk in overdue,
         }
         for r in rows
     ]
+
+
+def overdue_by_area(scope: Scope, areas) -> dict[str, int]:
+    """The wall map's "overdue" layer: open reports past a deadline, by where they are (one query).
+
+    A report counts for the ward (and the province) its location unit lies in, a sub-unit's for its ward.
+    """
+    rows = (
+        scope.filter(Report.objects.filter(overdue_q()), "unit")
+        .values_list("unit__path")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return areas.total(rows)
 
 
 DUPLICATE_LIMIT = 20

@@ -78,6 +78,7 @@ TABLE = {
     # platform
     ("api/v1/subsystems/", "get"): ANY_KEY,
     ("api/v1/dashboard/snapshot/", "get"): "dashboard:read",
+    ("api/v1/map/units/", "get"): "dashboard:read",
     ("api/v1/^alerts/$", "get"): "alerts:read",
     ("api/v1/^alerts/$", "post"): "alerts:write",
     ("api/v1/^alerts/(?P<pk>[^/.]+)/$", "get"): "alerts:read",

@@ -43,7 +43,24 @@ LISTS = [
     "/api/v1/indicators/",
     "/api/v1/indicators/observations/",
     "/api/v1/indicators/stations/",
+    "/api/v1/map/units/",
 ]
+
+
+def draw(code: str, lat: float, lon: float) -> None:
+    """A small square boundary around a ward's centre, so the map has features to read."""
+    from ioc.models import Unit
+    from ioc.services import unit_upsert
+
+    unit = Unit.objects.get(code=code)
+    ring = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01], [lon - 0.01, lat + 0.01]]
+    unit_upsert(
+        code=code,
+        name=unit.name,
+        kind=unit.kind,
+        parent=unit.parent,
+        boundary={"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+    )
 
 
 def more_of_everything(world, people, submit):
@@ -54,6 +71,7 @@ def more_of_everything(world, people, submit):
     from traffic.services import ingest_events
 
     at = timezone.now() - timedelta(minutes=2)
+    draw("26068", 10.95, 106.82)
     for n in range(3):
         report, _secret = submit(description=f"Ổ gà số {n}")
         report_services.report_accept(report_id=report.pk, user=people["operator"])
@@ -92,6 +110,8 @@ def count(client, url) -> int:
 
 def test_list_endpoints_read_in_a_constant_number_of_queries(world, people, submit, api_as):
     leader = api_as(people["leader"])
+    draw("26080", 10.937, 107.243)
+    draw("26089", 10.985, 107.23)
     for url in LISTS:  # warm the caches that any first read fills (registry, calendar)
         leader.get(url)
     first = {url: count(leader, url) for url in LISTS}

@@ -174,6 +174,7 @@ PROBES = {
     # --- platform -------------------------------------------------------------------------------
     "api/v1/subsystems/": [(GET, "/api/v1/subsystems/", NO_DATA, None)],
     "api/v1/dashboard/snapshot/": [(GET, "/api/v1/dashboard/snapshot/", NO_DATA, None)],
+    "api/v1/map/units/": [(GET, "/api/v1/map/units/", NO_DATA, None)],
     "api/v1/^alerts/$": [
         (GET, "/api/v1/alerts/", NO_DATA, None),
         (

@@ -153,12 +153,15 @@ def security_figures(scope: Scope) -> dict | None:
     }
 
 
-def _map_status(camera, incident) -> str:
-    if camera.health != Camera.Health.ONLINE:
-        return "offline" if camera.health == Camera.Health.OFFLINE else "critical"
-    if incident is not None:
-        return "critical" if incident.severity == "critical" else "warning"
-    return "ok"
+# A camera's state on the wall's map, one of a fixed set its legend shows (docs/map.md).
+MAP_STATES = ("ok", "offline", "incident")
+
+
+def _map_state(camera, incident) -> str:
+    # An open incident needs someone whatever the camera does now; a tampered camera is one itself.
+    if incident is not None or camera.health == Camera.Health.TAMPERED:
+        return "incident"
+    return "ok" if camera.health == Camera.Health.ONLINE else "offline"
 
 
 def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
@@ -175,6 +178,7 @@ def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
             "name": c.name,
             "purpose": c.purpose,
             "health": c.health,
+            "state": _map_state(c, latest.get(c.pk)),
             "latitude": c.latitude,
             "longitude": c.longitude,
             "road": c.road,

@@ -63,3 +63,56 @@ class SubsystemSerializer(serializers.Serializer):
     icon = serializers.CharField()
     order = serializers.IntegerField()
     panels = serializers.ListField(child=serializers.CharField())
+
+
+# --- the wall's map (documentation of GET /api/v1/map/units/; the view returns ioc.maps.map_units) ---
+
+
+class MapBandSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    color = serializers.CharField(help_text=_("CSS colour, e.g. #fbd524"))
+
+
+class MapLayerSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    unit = serializers.CharField()
+    bands = MapBandSerializer(many=True, help_text=_("In order, best first; the last is no_data."))
+
+
+class MapValueSerializer(serializers.Serializer):
+    value = serializers.FloatField(allow_null=True)
+    band = serializers.CharField()
+
+
+class MapUnitPropertiesSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    approximate = serializers.BooleanField(help_text=_("The boundary is a demo cell, not a surveyed border."))
+    values = serializers.DictField(child=MapValueSerializer(), help_text=_("By layer code."))
+
+
+class MapGeometrySerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Polygon", "MultiPolygon"])
+    coordinates = serializers.JSONField(help_text=_("GeoJSON positions, [longitude, latitude]."))
+
+
+class MapUnitFeatureSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.CharField()
+    geometry = MapGeometrySerializer()
+    properties = MapUnitPropertiesSerializer()
+
+
+class MapUnitsSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["FeatureCollection"])
+    bounds = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        allow_null=True,
+        help_text=_("[[south, west], [north, east]] of the caller's scope."),
+    )
+    approximate = serializers.BooleanField(help_text=_("Some boundary drawn is approximate."))
+    layers = MapLayerSerializer(many=True)
+    features = MapUnitFeatureSerializer(many=True)

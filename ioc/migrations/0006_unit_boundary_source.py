@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='unit',
             name='boundary_source',
-            field=models.CharField(blank=True, choices=[('', 'None'), ('approximate', 'Approximate (demo)'), ('imported', 'Imported')], default='', max_length=12, verbose_name='boundary source'),
+            field=models.CharField(blank=True, choices=[('', 'No boundary'), ('approximate', 'Approximate (demo)'), ('imported', 'Imported')], default='', max_length=12, verbose_name='boundary source'),
         ),
     ]
