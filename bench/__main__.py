@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 
 from bench import servers
 
-TIME_LIMIT = 420  # seconds: the whole run stays under seven minutes
+# Seconds: a bound on the whole run, not a goal. A full run takes about seven minutes on an idle
+# 2-core machine (the project's size) and nine to ten when other work shares it; the bound only
+# stops a run that hangs.
+TIME_LIMIT = 720
 BENCHMARKS = ("live", "snapshot", "reports", "cameras")
 
 

@@ -15,19 +15,18 @@
    `traffic.incident.updated`.
 
 The camera tables are emptied first (the bench database only). All traffic goes to 127.0.0.1,
-bounded in count and in time. What is measured is reported as it is, goal met or not.
+bounded in count and in time. What is measured is reported as it is, goal met or not. Each phase
+is one function; the sending loops and the summary are bench.load's and bench.stats'.
 """
 
 import asyncio
-import http.client
 import json
 import math
 import random
 import statistics
 import threading
 import time
-from collections import Counter, defaultdict
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections import defaultdict
 from datetime import timedelta
 from time import perf_counter
 
@@ -36,11 +35,9 @@ from django.utils import timezone
 from psycopg2.extras import Json, execute_values
 from websockets.exceptions import ConnectionClosed
 
-from bench import live
-from bench.servers import LOG_PATH, Server, cpu_seconds
-from bench.snapshot import Client
-from bench.stats import percentile, summary
-from bench.submit import ConnectionWatch, Outcomes
+from bench import live, load
+from bench.servers import LOG_PATH, Server, Watch, logged_errors
+from bench.stats import summary
 from ioc.demo import PROVINCE
 from ioc.models import Unit
 from ioc.services import api_key_create
@@ -150,8 +147,8 @@ class Events:
                 return item
 
 
-def encode(payload) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).encode()
+def request(payload) -> load.Request:
+    return load.post_json(PATH, payload)
 
 
 def demo_cameras() -> tuple[list[str], list[str]]:
@@ -181,153 +178,18 @@ def machine_key(name: str) -> tuple[str, str]:
 # --- HTTP ----------------------------------------------------------------------------------------
 
 
-def client(base_url: str, plain_key: str) -> Client:
-    c = Client(base_url, timeout=REQUEST_TIMEOUT)
-    c.headers["Authorization"] = f"Bearer {plain_key}"
-    return c
+def connector(server: Server, plain_key: str):
+    """New connections for one vendor system, signed with its API key."""
+    headers = {"Authorization": f"Bearer {plain_key}"}
+    return lambda: load.Client(server.url, timeout=REQUEST_TIMEOUT, headers=headers)
 
 
-def post(c: Client, body: bytes) -> tuple[float | None, str, dict | None]:
-    """(seconds, status, parsed answer); a transport error is named by its type, never retried."""
+def created(body: bytes) -> int:
+    """Events a batch answer says were created."""
     try:
-        elapsed, status, answer = c.request("POST", PATH, body, {"Content-Type": "application/json; charset=utf-8"})
-    except (OSError, http.client.HTTPException) as exc:
-        c.close()
-        return None, type(exc).__name__, None
-    try:
-        parsed = json.loads(answer) if answer else None
-    except ValueError:
-        parsed = None
-    return elapsed, str(status), parsed
-
-
-class Batches:
-    """Results of batch POSTs from many threads: latency per batch, events created, statuses."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.seconds: list[float] = []
-        self.created = 0
-        self.sent_events = 0
-        self.statuses: Counter = Counter()
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-
-    def record(self, started: float, seconds: float | None, status: str, answer: dict | None, events: int):
-        now = perf_counter()
-        with self.lock:
-            self.statuses[status] += 1
-            self.sent_events += events
-            if status == "200" and seconds is not None:
-                self.seconds.append(seconds)
-                self.created += int((answer or {}).get("created", 0))
-            self.first_at = started if self.first_at is None else min(self.first_at, started)
-            self.last_at = now if self.last_at is None else max(self.last_at, now)
-
-    @property
-    def wall(self) -> float:
-        return (self.last_at - self.first_at) if self.first_at is not None else 0.0
-
-    def errors(self) -> str:
-        return ", ".join(f"{n} x {s}" for s, n in sorted(self.statuses.items()) if s != "200")
-
-
-def closed_loop(base_url: str, plain_key: str, bodies: list[bytes], size: int, clients: int) -> Batches:
-    """Each client POSTs the next batch as soon as its previous answer arrived."""
-    outcome = Batches()
-    lock = threading.Lock()
-    queue = iter(bodies)
-    deadline = perf_counter() + BATCH_TIMEOUT
-
-    def worker():
-        c = client(base_url, plain_key)
-        try:
-            while perf_counter() < deadline:
-                with lock:
-                    body = next(queue, None)
-                if body is None:
-                    return
-                started = perf_counter()
-                elapsed, status, answer = post(c, body)
-                outcome.record(started, elapsed, status, answer, size)
-        finally:
-            c.close()
-
-    threads = [threading.Thread(target=worker, name=f"bench-cam-batch-{i}", daemon=True) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(BATCH_TIMEOUT + REQUEST_TIMEOUT + 5)
-    return outcome
-
-
-def open_loop(base_url: str, plain_key: str, bodies: list[bytes], rate: float, count: int, workers: int, on_answer):
-    """POST bodies[i] at start + i/rate on a pool of `workers` connections; `on_answer(i, scheduled, result)`.
-
-    Returns (scheduled start, info). Sends not started by the drain deadline are cancelled.
-    """
-    local = threading.local()
-    clients: list[Client] = []
-    clients_lock = threading.Lock()
-    lags: list[float] = []
-
-    def one(i: int, scheduled: float):
-        c = getattr(local, "client", None)
-        if c is None:
-            c = local.client = client(base_url, plain_key)
-            with clients_lock:
-                clients.append(c)
-        lags.append(perf_counter() - scheduled)
-        on_answer(i, scheduled, post(c, bodies[i]))
-
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bench-cam-paced")
-    futures = []
-    start = perf_counter() + 0.05
-    drain = DRAIN_TIMEOUT if rate >= 100 else STORM_DRAIN
-    try:
-        for i in range(count):
-            scheduled = start + i / rate
-            delay = scheduled - perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, i, scheduled))
-        _done, pending = wait(futures, timeout=drain)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # in-flight requests end within REQUEST_TIMEOUT
-        for c in clients:
-            c.close()
-    lags_ms = sorted(lag * 1000 for lag in lags)
-    info = {
-        "scheduled": count,
-        "not_sent_before_drain_timeout": sum(1 for f in futures if f.cancelled()),
-        "still_pending_at_drain_timeout": len(pending),
-        "client_threads": len(clients),
-        "send_lag_ms_max": round(lags_ms[-1], 2) if lags_ms else None,
-    }
-    return start, info
-
-
-def server_errors() -> Counter:
-    """Errors the server logged so far (its log is rewritten for each server): all, and deadlocks among them."""
-    found: Counter = Counter()
-    try:
-        with open(LOG_PATH, encoding="utf-8", errors="replace") as log:
-            for line in log:
-                if '"level": "ERROR"' in line:
-                    found["errors"] += 1
-                    if "DeadlockDetected" in line:
-                        found["deadlocks"] += 1
-    except OSError:
-        pass
-    return found
-
-
-def errors_note(before: Counter) -> str:
-    now = server_errors()
-    errors, deadlocks = now["errors"] - before["errors"], now["deadlocks"] - before["deadlocks"]
-    if not errors:
-        return ""
-    return f"; the server logged {errors} errors ({deadlocks} PostgreSQL deadlocks)"
+        return int(json.loads(body).get("created", 0))
+    except (ValueError, AttributeError, TypeError):
+        return 0
 
 
 # --- the raw baseline ----------------------------------------------------------------------------
@@ -390,56 +252,130 @@ class Socket:
         return None
 
 
-def storm_sender(base_url: str, keys: tuple[str, str], bodies: list[bytes], accidents: list[tuple[str, float]]) -> dict:
-    """Send the storm on the clock; send one accident at each (camera, second) from its own thread.
+# --- the phases ----------------------------------------------------------------------------------
 
-    `keys`: the storm's API key and the accidents' (another vendor system, so the storm's rows count apart).
-    """
-    plain_key, accident_key = keys
-    outcome = Batches()
-    sent_at: dict[str, float] = {}
-    accident_status: dict[str, str] = {}
 
-    def on_answer(i, scheduled, result):
-        elapsed, status, answer = result
-        outcome.record(
-            scheduled, perf_counter() - scheduled if elapsed is not None else None, status, answer, STORM_BATCH
+def phase_warm_up(server: Server, traffic: list[str], security: list[str]) -> None:
+    """Imports, connections and the live bus of every worker, with a few batches and single events."""
+    plain_key, _source = machine_key("bench-cameras-warmup")
+    events = Events(traffic, security, f"warm-{time.time_ns()}", seed=SEED + 1)
+    connect = connector(server, plain_key)
+    batches = load.concurrent(connect, [request({"events": events.batch(200)}) for _ in range(3)], 1, timeout=60)
+    if batches.served != 3:
+        raise RuntimeError(f"camera batch POST failed while warming up: {batches.errors()} (see {LOG_PATH})")
+    load.concurrent(connect, [request(events.violation()) for _ in range(20)], 1, timeout=60)
+
+
+def phase_batches(server: Server, traffic: list[str], security: list[str]) -> tuple[load.Results, str, dict, str]:
+    """BATCHES batches of BATCH_SIZE from BATCH_CLIENTS clients at once (a closed loop): events/s."""
+    plain_key, source = machine_key("bench-cameras-batches")
+    events = Events(traffic, security, f"batch-{time.time_ns()}")
+    requests = [request({"events": events.batch(BATCH_SIZE)}) for _ in range(BATCHES)]
+    with Watch(server) as watch:
+        api = load.concurrent(
+            connector(server, plain_key),
+            requests,
+            BATCH_CLIENTS,
+            timeout=BATCH_TIMEOUT,
+            items=created,
+            expected=BATCHES * BATCH_SIZE,
         )
-
-    def send_accidents(start_at: float):
-        c = client(base_url, accident_key)
-        try:
-            for camera, second in accidents:
-                delay = start_at + second - perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                body = encode(
-                    {
-                        "camera": camera,
-                        "kind": "accident",
-                        "external_id": f"storm-accident-{camera}-{time.time_ns()}",
-                        "occurred_at": timezone.now().isoformat(),
-                        "plate": plate(random.Random(camera), "car"),
-                        "score": 0.91,
-                    }
-                )
-                sent_at[camera] = perf_counter()
-                _elapsed, status, _answer = post(c, body)
-                accident_status[camera] = status
-        finally:
-            c.close()
-
-    rate = STORM_RATE / STORM_BATCH
-    accident_thread = threading.Thread(
-        target=send_accidents, args=(perf_counter() + 0.05,), name="bench-cam-accidents", daemon=True
+    stored = CameraEvent.objects.filter(source=source).count()
+    note = (
+        f"{api.items} events created in {api.wall:.1f} s, {stored} rows stored; latency per batch of "
+        f"{BATCH_SIZE}; {watch.note()}"
     )
-    accident_thread.start()
-    start, info = open_loop(base_url, plain_key, bodies, rate, len(bodies), STORM_WORKERS, on_answer)
-    accident_thread.join(STORM_SECONDS + REQUEST_TIMEOUT + 5)
-    return {"outcome": outcome, "start": start, "info": info, "sent_at": sent_at, "accidents": accident_status}
+    details = {"batches": BATCHES, "batch_size": BATCH_SIZE, "clients": BATCH_CLIENTS, **api.info()}
+    details.update(stored=stored, **watch.info())
+    return api, note, details, source
 
 
-async def _storm(server: Server, cookie: str, keys: tuple[str, str], bodies: list[bytes], accidents) -> dict:
+def phase_raw_insert(source: str) -> tuple[load.Results, str, dict]:
+    """The rows the batches stored, inserted again with execute_values: the floor of the batch API."""
+    written = stored_rows(source)
+    runs = []
+    for _ in range(RAW_REPEATS):
+        truncate_events()
+        runs.append(raw_insert(written, BATCH_SIZE))
+    seconds = statistics.median(runs)
+    note = f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS}, psycopg2 execute_values)"
+    return load.Results.timed(seconds, len(written)), note, {"raw_insert_seconds": [round(x, 3) for x in runs]}
+
+
+def phase_single_events(server: Server, traffic: list[str], security: list[str]) -> tuple[load.Results, str, dict]:
+    """One violation per POST at a fixed PACE for PACE_SECONDS, open loop: latency from each due moment."""
+    plain_key, source = machine_key("bench-cameras-single")
+    events = Events(traffic, security, f"single-{time.time_ns()}", seed=SEED + 2)
+    count = int(PACE * PACE_SECONDS)
+    requests = [request(events.violation()) for _ in range(count)]
+    with Watch(server) as watch:
+        paced = load.offered_rate(
+            connector(server, plain_key), requests, PACE, workers=PACE_WORKERS, drain=DRAIN_TIMEOUT
+        )
+    stored = CameraEvent.objects.filter(source=source).count()
+    note = (
+        f"open loop, {count} sends scheduled over {PACE_SECONDS} s on up to {PACE_WORKERS} connections; "
+        f"{paced.served} created in {paced.wall:.1f} s, {stored} rows stored; {watch.note()}"
+    )
+    details = {"rate_per_second": PACE, "seconds": PACE_SECONDS, **paced.info(), "stored": stored, **watch.info()}
+    return paced, note, details
+
+
+def _storm_sender(server: Server, keys: tuple[str, str], requests: list, cameras: list[str], step: float) -> dict:
+    """The storm on the clock, and beside it one accident every `step` seconds from its own connection.
+
+    `keys`: the storm's API key and the accidents' (another vendor system, so the storm's rows count
+    apart). An accident is built when it is due, so that it carries its own time.
+    """
+    storm_key, accident_key = keys
+    sent_at: dict[str, float] = {}
+
+    def accident(camera: str):
+        def make() -> load.Request:
+            sent_at[camera] = perf_counter()
+            return request(
+                {
+                    "camera": camera,
+                    "kind": "accident",
+                    "external_id": f"storm-accident-{camera}-{time.time_ns()}",
+                    "occurred_at": timezone.now().isoformat(),
+                    "plate": plate(random.Random(camera), "car"),
+                    "score": 0.91,
+                }
+            )
+
+        return make
+
+    accidents: list[load.Results] = []
+    thread = threading.Thread(
+        target=lambda: accidents.append(
+            load.offered_rate(
+                connector(server, accident_key),
+                [accident(camera) for camera in cameras],
+                1 / step,
+                workers=1,
+                drain=REQUEST_TIMEOUT,
+                start_in=step,
+            )
+        ),
+        name="bench-cam-accidents",
+        daemon=True,
+    )
+    thread.start()
+    storm = load.offered_rate(
+        connector(server, storm_key),
+        requests,
+        STORM_RATE / STORM_BATCH,
+        workers=STORM_WORKERS,
+        drain=STORM_DRAIN,
+        items=created,
+        expected=len(requests) * STORM_BATCH,
+    )
+    thread.join(STORM_SECONDS + REQUEST_TIMEOUT + 5)
+    return {"storm": storm, "accidents": accidents[0] if accidents else load.Results(), "sent_at": sent_at}
+
+
+async def _storm(server: Server, cookie: str, keys: tuple[str, str], requests: list, cameras, step: float) -> dict:
     ws_url = server.url.replace("http://", "ws://", 1) + "/ws/live/"
     ws = await live._open(ws_url, cookie)
     socket = Socket()
@@ -456,7 +392,7 @@ async def _storm(server: Server, cookie: str, keys: tuple[str, str], bodies: lis
     reader = asyncio.create_task(read())
     try:
         await asyncio.sleep(1.0)  # figures of the earlier phases settle before the storm
-        result = await asyncio.to_thread(storm_sender, server.url, keys, bodies, accidents)
+        result = await asyncio.to_thread(_storm_sender, server, keys, requests, cameras, step)
         result["end"] = perf_counter()
         deadline = perf_counter() + ACCIDENT_TIMEOUT
         while perf_counter() < deadline and not all(
@@ -476,205 +412,50 @@ async def _storm(server: Server, cookie: str, keys: tuple[str, str], bodies: lis
     return result
 
 
-# --- the run -------------------------------------------------------------------------------------
-
-
-def _cpu(pid: int) -> tuple[float, float]:
-    return cpu_seconds(pid), time.process_time()
-
-
-def _cpu_note(pid: int, before: tuple[float, float]) -> str:
-    server, own = _cpu(pid)
-    return f"CPU seconds: server {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
-
-
-def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
-    """(table rows, details for the JSON file, checks: {"name", "ok", "must"})."""
-    empty_cameras()
-    traffic, security = demo_cameras()
-    rows: list[dict] = []
-    details: dict = {}
-    checks: list[dict] = []
-
-    # Warm the server (imports, connections, the live bus) with a small batch and a few single events.
-    warm_key, _warm_source = machine_key("bench-cameras-warmup")
-    warm = Events(traffic, security, f"warm-{time.time_ns()}", seed=SEED + 1)
-    c = client(server.url, warm_key)
-    try:
-        for _ in range(3):
-            _e, status, _a = post(c, encode({"events": warm.batch(200)}))
-            if status != "200":
-                raise RuntimeError(f"camera batch POST failed while warming up: {status} (see var/bench/server.log)")
-        for _ in range(20):
-            post(c, encode(warm.violation()))
-    finally:
-        c.close()
-
-    # 1. Batches of 1,000 through the API, then the same rows inserted raw.
-    batch_key, batch_source = machine_key("bench-cameras-batches")
-    events = Events(traffic, security, f"batch-{time.time_ns()}")
-    bodies = [encode({"events": events.batch(BATCH_SIZE)}) for _ in range(BATCHES)]
-    before, logged = _cpu(server.pid), server_errors()
-    with ConnectionWatch() as sessions:
-        api = closed_loop(server.url, batch_key, bodies, BATCH_SIZE, BATCH_CLIENTS)
-    cpu_note = f"{_cpu_note(server.pid, before)}; PostgreSQL sessions up to {sessions.peak}{errors_note(logged)}"
-    stored = CameraEvent.objects.filter(source=batch_source).count()
-    api_rate = api.created / api.wall if api.wall else 0.0
-    note = (
-        f"{api.created} events created in {api.wall:.1f} s, {stored} rows stored; latency per batch of "
-        f"{BATCH_SIZE}; {cpu_note}"
-    )
-    if api.errors():
-        note += f"; failed batches: {api.errors()}"
-    rows.append(
-        summary(
-            f"cameras: POST {PATH} {BATCHES} x {BATCH_SIZE:,}, {BATCH_CLIENTS} clients",
-            api.seconds,
-            expected=BATCHES * BATCH_SIZE,
-            count=api.created,
-            rate=api_rate,
-            rate_unit="events/s",
-            note=note,
-        )
-    )
-
-    written = stored_rows(batch_source)
-    runs = []
-    for _ in range(RAW_REPEATS):
-        truncate_events()
-        runs.append(raw_insert(written, BATCH_SIZE))
-    seconds = statistics.median(runs)
-    raw_rate = len(written) / seconds if written else 0.0
-    ratio = api_rate / raw_rate if raw_rate else 0.0
-    met = ratio >= RATIO_GOAL
-    rows.append(
-        summary(
-            f"cameras: raw INSERT of the same rows, {BATCH_SIZE:,}/statement and transaction",
-            [],
-            expected=len(written),
-            count=CameraEvent.objects.count(),
-            rate=raw_rate,
-            rate_unit="rows/s",
-            budget=f"API >= {RATIO_GOAL:.0%} of raw",
-            note=(
-                f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS}, psycopg2 execute_values); "
-                f"the API's events/s are {ratio:.1%} of it: goal {'met' if met else 'MISSED'}"
-            ),
-        )
-    )
-    checks.append(
-        {"name": f"batch API at least {RATIO_GOAL:.0%} of raw INSERT ({ratio:.1%})", "ok": met, "must": False}
-    )
-    details["batches"] = {
-        "batches": BATCHES,
-        "batch_size": BATCH_SIZE,
-        "clients": BATCH_CLIENTS,
-        "created": api.created,
-        "stored": stored,
-        "wall_seconds": round(api.wall, 2),
-        "events_per_second": round(api_rate, 1),
-        "statuses": dict(api.statuses),
-        "postgres_sessions_peak": sessions.peak,
-        "raw_insert_seconds": [round(x, 3) for x in runs],
-        "raw_rows_per_second": round(raw_rate, 1),
-        "api_share_of_raw": round(ratio, 4),
-    }
-
-    # 2. Single events on the clock.
-    single_key, single_source = machine_key("bench-cameras-single")
-    singles = Events(traffic, security, f"single-{time.time_ns()}", seed=SEED + 2)
-    count = int(PACE * PACE_SECONDS)
-    bodies = [encode(singles.violation()) for _ in range(count)]
-    paced = Outcomes()
-
-    def on_single(i, scheduled, result):
-        elapsed, status, _answer = result
-        paced.record(scheduled, perf_counter() - scheduled if elapsed is not None else None, status)
-
-    before, logged = _cpu(server.pid), server_errors()
-    with ConnectionWatch() as sessions:
-        _start, info = open_loop(server.url, single_key, bodies, PACE, count, PACE_WORKERS, on_single)
-    cpu_note = f"{_cpu_note(server.pid, before)}; PostgreSQL sessions up to {sessions.peak}{errors_note(logged)}"
-    stored = CameraEvent.objects.filter(source=single_source).count()
-    p99 = percentile([s * 1000 for s in paced.created], 99)
-    note = (
-        f"open loop, {count} sends scheduled over {PACE_SECONDS} s on up to {PACE_WORKERS} connections; "
-        f"{len(paced.created)} created in {paced.wall:.1f} s, {stored} rows stored; {cpu_note}"
-    )
-    if paced.other or info["not_sent_before_drain_timeout"]:
-        note += f"; not created: {paced.note_errors() or '-'}, never sent: {info['not_sent_before_drain_timeout']}"
-    rows.append(
-        summary(
-            f"cameras: single event POSTs at a fixed {PACE:g}/s",
-            paced.created,
-            expected=count,
-            rate=len(paced.created) / paced.wall if paced.wall else 0.0,
-            budget=SINGLE_BUDGET,
-            note=note,
-        )
-    )
-    single_ok = p99 is not None and p99 < 50 and len(paced.created) == count
-    checks.append(
-        {"name": f"single event POST p99 < 50 ms at {PACE:g}/s (p99 {p99 or 0:.0f} ms)", "ok": single_ok, "must": False}
-    )
-    details["single"] = {
-        "rate_per_second": PACE,
-        "seconds": PACE_SECONDS,
-        **info,
-        "created": len(paced.created),
-        "stored": stored,
-        "wall_seconds": round(paced.wall, 2),
-        "errors": dict(paced.other),
-        "postgres_sessions_peak": sessions.peak,
-    }
-
-    # 3. The storm, with a wall socket listening and accidents sent in the middle of it.
-    storm_key, storm_source = machine_key("bench-cameras-storm")
+def phase_storm(server: Server, cookie: str, traffic: list[str], security: list[str]) -> dict:
+    """STORM_RATE events/s for STORM_SECONDS with a wall socket listening and accidents sent in the middle."""
+    storm_key, source = machine_key("bench-cameras-storm")
     accident_key, _accident_source = machine_key("bench-cameras-accidents")
-    storm_events = Events(traffic, security, f"storm-{time.time_ns()}", seed=SEED + 3)
+    events = Events(traffic, security, f"storm-{time.time_ns()}", seed=SEED + 3)
     batches = STORM_RATE // STORM_BATCH * STORM_SECONDS
-    bodies = [encode({"events": storm_events.batch(STORM_BATCH)}) for _ in range(batches)]
+    requests = [request({"events": events.batch(STORM_BATCH)}) for _ in range(batches)]
     step = STORM_SECONDS / (ACCIDENTS + 1)
-    accidents = [(camera, step * (i + 1)) for i, camera in enumerate(traffic[:ACCIDENTS])]
-    before, logged = _cpu(server.pid), server_errors()
-    with ConnectionWatch() as sessions:
-        storm = asyncio.run(_storm(server, cookie, (storm_key, accident_key), bodies, accidents))
-    cpu_note = f"{_cpu_note(server.pid, before)}; PostgreSQL sessions up to {sessions.peak}{errors_note(logged)}"
-    outcome: Batches = storm["outcome"]
-    storm_info = storm["info"]
+    with Watch(server) as watch:
+        storm = asyncio.run(_storm(server, cookie, (storm_key, accident_key), requests, traffic[:ACCIDENTS], step))
+    storm.update(watch=watch, step=step, stored=CameraEvent.objects.filter(source=source).count())
+    storm["start"] = storm["storm"].start if storm["storm"].start is not None else storm["end"]
+    return storm
+
+
+def storm_rows(storm: dict) -> tuple[list[dict], list[dict], dict]:
+    """The storm's three rows (events stored, figure updates on the socket, accidents) and checks."""
+    results: load.Results = storm["storm"]
     socket: Socket = storm["socket"]
-    sent_events = outcome.sent_events
-    stored = CameraEvent.objects.filter(source=storm_source).count()
-    all_stored = stored == sent_events == batches * STORM_BATCH and outcome.created == stored
-    storm_rate = outcome.created / outcome.wall if outcome.wall else 0.0
+    stored, expected = storm["stored"], results.expected
+    sent_events = results.sent * STORM_BATCH
+    all_stored = stored == sent_events == expected and results.items == stored
     note = (
-        f"{batches} batches scheduled over {STORM_SECONDS} s from {STORM_WORKERS} threads; {sent_events} events sent, "
-        f"{outcome.created} created, {stored} rows stored: {'every event stored' if all_stored else 'EVENTS MISSING'}; "
-        f"latency per batch from its scheduled moment; {cpu_note}"
+        f"{expected // STORM_BATCH} batches scheduled over {STORM_SECONDS} s from {STORM_WORKERS} threads; "
+        f"{sent_events} events sent, {results.items} created, {stored} rows stored: "
+        f"{'every event stored' if all_stored else 'EVENTS MISSING'}; "
+        f"latency per batch from its scheduled moment; {storm['watch'].note()}"
     )
-    if outcome.errors() or storm_info["not_sent_before_drain_timeout"]:
-        note += (
-            f"; failed: {outcome.errors() or '-'}, never sent: {storm_info['not_sent_before_drain_timeout']} batches"
-        )
-    rows.append(
+    rows = [
         summary(
             f"cameras: storm {STORM_RATE:,} events/s x {STORM_SECONDS} s, POSTs of {STORM_BATCH}",
-            outcome.seconds,
-            expected=batches * STORM_BATCH,
-            count=stored,
-            rate=storm_rate,
-            rate_unit="events/s",
+            results,
+            unit="events/s",
             budget=f"{STORM_RATE:,}/s, all stored",
             note=note,
         )
-    )
-    checks.append(
+    ]
+    checks = [
         {
-            "name": f"storm: every event stored ({stored} rows for {sent_events} sent of {batches * STORM_BATCH})",
+            "name": f"storm: every event stored ({stored} rows for {sent_events} sent of {expected})",
             "ok": all_stored,
             "must": True,
         }
-    )
+    ]
 
     # Messages on the wall socket during the storm, per second and subsystem.
     window = socket.per_second(storm["start"], storm["end"])
@@ -702,11 +483,8 @@ def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
     rows.append(
         summary(
             "cameras: storm -> figure updates on one wall socket",
-            [],
-            expected=sent_events,
-            count=kpi_total,
-            rate=kpi_total / window_seconds,
-            rate_unit="msgs/s",
+            load.Results.timed(window_seconds, kpi_total, expected=sent_events),
+            unit="msgs/s",
             budget=f"~{KPI_GOAL:g}/s per subsystem",
             note=(
                 f"{kpi_total} figure updates for {sent_events} events over {window_seconds:.1f} s ({per_subsystem}); "
@@ -730,39 +508,36 @@ def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
             missing.append(camera)
         else:
             latencies.append(arrived - sent)
+    accidents: load.Results = storm["accidents"]
     rows.append(
         summary(
             "cameras: accident during the storm -> traffic.incident.updated on the socket",
-            latencies,
-            expected=len(accidents),
+            load.Results(latencies, items=len(latencies), expected=ACCIDENTS),
             budget="p99 < 100 ms",
             note=(
-                f"{len(latencies)} of {len(accidents)} accidents arrived (one per traffic camera, every {step:.0f} s); "
-                f"POST answers: {dict(Counter(storm['accidents'].values()))}"
+                f"{len(latencies)} of {ACCIDENTS} accidents arrived (one per traffic camera, every "
+                f"{storm['step']:.0f} s); POST answers: {dict(accidents.statuses)}"
                 + (f"; never arrived: {', '.join(missing)}" if missing else "")
             ),
         )
     )
     checks.append(
         {
-            "name": f"storm: every accident reached the socket ({len(latencies)}/{len(accidents)})",
-            "ok": not missing and len(latencies) == len(accidents),
+            "name": f"storm: every accident reached the socket ({len(latencies)}/{ACCIDENTS})",
+            "ok": not missing and len(latencies) == ACCIDENTS,
             "must": False,
         }
     )
-    details["storm"] = {
+    details = {
         "rate_per_second": STORM_RATE,
         "seconds": STORM_SECONDS,
         "batch_size": STORM_BATCH,
         "workers": STORM_WORKERS,
-        **storm_info,
+        **results.info(),
         "events_sent": sent_events,
-        "events_created": outcome.created,
         "rows_stored": stored,
         "every_event_stored": all_stored,
-        "wall_seconds": round(outcome.wall, 2),
-        "statuses": dict(outcome.statuses),
-        "postgres_sessions_peak": sessions.peak,
+        **storm["watch"].info(),
         "socket": {
             "window_seconds": round(window_seconds, 2),
             "figure_updates": kpi_by_subsystem,
@@ -773,5 +548,58 @@ def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
         "accidents_missing": missing,
         "incidents_open": Incident.objects.filter(status__in=Incident.OPEN).count(),
     }
-    details["server_logged"] = dict(server_errors())
-    return rows, details, checks
+    return rows, checks, details
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
+    """(table rows, details for the JSON file, checks: {"name", "ok", "must"})."""
+    empty_cameras()
+    traffic, security = demo_cameras()
+    details: dict = {}
+
+    phase_warm_up(server, traffic, security)
+    api, api_note, details["batches"], source = phase_batches(server, traffic, security)
+    raw, raw_note, raw_details = phase_raw_insert(source)
+    details["batches"].update(raw_details)
+    single, single_note, details["single"] = phase_single_events(server, traffic, security)
+    storm = phase_storm(server, cookie, traffic, security)
+
+    raw_row = summary(
+        f"cameras: raw INSERT of the same rows, {BATCH_SIZE:,}/statement and transaction",
+        raw,
+        unit="rows/s",
+        budget=f"API >= {RATIO_GOAL:.0%} of raw",
+        note=raw_note,
+    )
+    api_row = summary(
+        f"cameras: POST {PATH} {BATCHES} x {BATCH_SIZE:,}, {BATCH_CLIENTS} clients",
+        api,
+        raw_row,
+        unit="events/s",
+        note=api_note,
+    )
+    ratio = api_row["ratio"] or 0.0
+    details["batches"].update(raw_rows_per_second=raw_row["rate"], api_share_of_raw=ratio)
+    single_row = summary(
+        f"cameras: single event POSTs at a fixed {PACE:g}/s", single, budget=SINGLE_BUDGET, note=single_note
+    )
+    p99 = single_row["p99_ms"]
+    storm_table, storm_checks, details["storm"] = storm_rows(storm)
+    checks = [
+        {
+            "name": f"batch API at least {RATIO_GOAL:.0%} of raw INSERT ({ratio:.1%})",
+            "ok": ratio >= RATIO_GOAL,
+            "must": False,
+        },
+        {
+            "name": f"single event POST p99 < 50 ms at {PACE:g}/s (p99 {p99 or 0:.0f} ms)",
+            "ok": p99 is not None and p99 < 50 and single.served == single.expected,
+            "must": False,
+        },
+        *storm_checks,
+    ]
+    details["server_logged"] = dict(logged_errors())
+    return [api_row, raw_row, single_row, *storm_table], details, checks

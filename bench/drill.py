@@ -39,9 +39,10 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
+
+from bench import load
 
 REPO = Path(__file__).resolve().parent.parent
 DRILL_VAR = REPO / "var" / "drill"
@@ -282,26 +283,9 @@ def start_server(kind: str) -> None:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-class Answer:
-    def __init__(self, status: int, headers: http.client.HTTPMessage, body: bytes):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    def json(self):
-        return json.loads(self.body)
-
-    def cookies(self) -> dict[str, str]:
-        jar = SimpleCookie()
-        for line in self.headers.get_all("Set-Cookie") or ():
-            jar.load(line)
-        return {name: morsel.value for name, morsel in jar.items()}
-
-
-def request(port: int, method: str, path: str, *, body=None, form=None, headers=None) -> Answer:
+def request(port: int, method: str, path: str, *, body=None, form=None, headers=None) -> load.Answer:
     """One request on its own connection (a web process restarted between two is then harmless)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    sent = {"Host": "localhost", "Accept": "application/json", **(headers or {})}
+    sent = {"Host": "localhost", **(headers or {})}
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -309,12 +293,8 @@ def request(port: int, method: str, path: str, *, body=None, form=None, headers=
     elif form is not None:
         data = urlencode(form).encode()
         sent["Content-Type"] = "application/x-www-form-urlencoded"
-    try:
-        connection.request(method, path, body=data, headers=sent)
-        response = connection.getresponse()
-        return Answer(response.status, response.headers, response.read())
-    finally:
-        connection.close()
+    with load.Client(f"http://127.0.0.1:{port}", timeout=REQUEST_TIMEOUT) as client:
+        return client.request(method, path, data, sent)
 
 
 def wait_ready(system: System, deadline: float) -> None:
@@ -447,17 +427,16 @@ class Writes:
                     return  # a refusal of the drill's own request: retrying would change nothing
                 await asyncio.sleep(_retry_after(answer))
 
-    def _sample(self, samples: list, kind: str, answer: Answer) -> None:
+    def _sample(self, samples: list, kind: str, answer: load.Answer) -> None:
         if len(samples) < 10:
             samples.append(
                 {"write": kind, "status": answer.status, "body": answer.body[:400].decode("utf-8", "replace")}
             )
 
     async def reports(self, categories: list[str], rate: float, until: float) -> None:
-        number = 0
-        start = now()
-        while now() < until:
-            number += 1
+        """Offer `rate` reports a second until `until`, each one retried on its own until accepted."""
+        async for i, _due in load.async_ticks(rate, until=until, clock=now):
+            number = i + 1
             body = {
                 "category": categories[number % len(categories)],
                 "description": f"Diễn tập sự cố: phản ánh số {number}",
@@ -465,14 +444,12 @@ class Writes:
                 "longitude": LOCATION[1] + random.uniform(-0.004, 0.004),
             }
             self.spawn(self.send("report", "/api/v1/reports/", body, {}, _tracking_code))
-            await asyncio.sleep(max(0.0, start + number / rate - now()))
 
     async def camera_events(self, api_key: str, cameras: list[str], rate: float, until: float, run: str) -> None:
-        number = 0
-        start = now()
+        """Offer `rate` camera events a second until `until`, each one retried on its own until accepted."""
         headers = {"Authorization": f"Bearer {api_key}"}
-        while now() < until:
-            number += 1
+        async for i, _due in load.async_ticks(rate, until=until, clock=now):
+            number = i + 1
             external_id = f"drill-{run}-{number}"
             event = {
                 "camera": cameras[number % len(cameras)],
@@ -489,7 +466,6 @@ class Writes:
                     lambda answer, external_id=external_id: _stored_event(answer, external_id),
                 )
             )
-            await asyncio.sleep(max(0.0, start + number / rate - now()))
 
     async def drain(self, seconds: float) -> None:
         self.retry_until = now() + seconds
@@ -512,21 +488,21 @@ class Writes:
         }
 
 
-def _retry_after(answer: Answer) -> float:
+def _retry_after(answer: load.Answer) -> float:
     try:
         return max(0.0, float(answer.headers.get("Retry-After", "1")))
     except ValueError:
         return 1.0
 
 
-def _tracking_code(answer: Answer) -> str | None:
+def _tracking_code(answer: load.Answer) -> str | None:
     try:
         return answer.json().get("tracking_code") or None
     except (ValueError, AttributeError):
         return None
 
 
-def _stored_event(answer: Answer, external_id: str) -> str | None:
+def _stored_event(answer: load.Answer, external_id: str) -> str | None:
     try:
         result = answer.json()["results"][0]
     except (ValueError, KeyError, IndexError, TypeError):
@@ -647,70 +623,84 @@ async def inject(kind: str, system: System) -> dict:
 # --- the run ------------------------------------------------------------------------------------
 
 
-async def drill(system: System, minutes: float, run: str) -> dict:
+async def phase_sign_in(system: System) -> tuple[list[str], list[str], str, list[str]]:
+    """What the load needs: anonymous report categories, traffic cameras, an API key, SOCKETS signed-in screens."""
     password = os.environ.get("IOC_DEMO_PASSWORD", "ioc-demo-2026")
+    listed = await asyncio.to_thread(request, system.port, "GET", "/api/v1/reports/categories/")
+    categories = [c["code"] for c in listed.json() if c["allow_anonymous"]]  # no phone or email needed
+    cameras = await asyncio.to_thread(traffic_cameras)
+    api_key = await asyncio.to_thread(create_api_key, system)
+    if not categories or not cameras:
+        raise DrillError("the demo city has no report categories or no traffic cameras")
+    cookies = []
+    for index in range(SOCKETS):
+        cookies.append(await asyncio.to_thread(login, system.port, SOCKET_USERS[index % len(SOCKET_USERS)], password))
+    print(f"drill: {SOCKETS} screens signed in; {len(categories)} categories, {len(cameras)} cameras", flush=True)
+    return categories, cameras, api_key, cookies
+
+
+async def _watch_runall(system: System, until: float) -> None:
+    """Sleep until `until`, noting runall's children as they come and go; DrillError if runall died."""
+    while now() < until:
+        await asyncio.sleep(min(1.0, until - now()))
+        await asyncio.to_thread(system.remember_descendants)
+        if not system.running():
+            raise DrillError(f"runall exited with code {system.exit_code}; see {system.log_path}")
+
+
+async def phase_faults(system: System, started: float, active: float) -> tuple[list[dict], str | None]:
+    """WARMUP seconds of load, then each of FAULTS evenly spaced, then the tail: (faults, what went wrong)."""
+    spacing = (active - WARMUP - TAIL) / len(FAULTS)
+    faults = []
+    try:
+        for number, kind in enumerate(FAULTS):
+            await _watch_runall(system, started + WARMUP + number * spacing)
+            faults.append(await inject(kind, system))
+        await _watch_runall(system, started + active)
+    except DrillError as exc:
+        print(f"drill: {exc}", flush=True)
+        return faults, str(exc)
+    return faults, None
+
+
+async def phase_drain(writes: Writes, sockets: Sockets, socket_tasks: list) -> None:
+    """New writes have stopped: refused ones are retried for DRAIN_SECONDS, then the screens close."""
+    print(f"drill: new writes stopped; retrying refused ones for up to {DRAIN_SECONDS:.0f} s", flush=True)
+    await writes.drain(DRAIN_SECONDS)
+    sockets.stopping = True
+    for task in socket_tasks:
+        task.cancel()
+    await asyncio.gather(*socket_tasks, return_exceptions=True)
+
+
+async def drill(system: System, minutes: float, run: str) -> dict:
     loop = asyncio.get_running_loop()
     pool = ThreadPoolExecutor(max_workers=HTTP_THREADS, thread_name_prefix="drill-http")
     loop.set_default_executor(ThreadPoolExecutor(max_workers=8, thread_name_prefix="drill-probe"))
     try:
-        listed = await asyncio.to_thread(request, system.port, "GET", "/api/v1/reports/categories/")
-        categories = [c["code"] for c in listed.json() if c["allow_anonymous"]]  # no phone or email needed
-        cameras = await asyncio.to_thread(traffic_cameras)
-        api_key = await asyncio.to_thread(create_api_key, system)
-        if not categories or not cameras:
-            raise DrillError("the demo city has no report categories or no traffic cameras")
-        cookies = []
-        for index in range(SOCKETS):
-            cookies.append(
-                await asyncio.to_thread(login, system.port, SOCKET_USERS[index % len(SOCKET_USERS)], password)
-            )
-        print(f"drill: {SOCKETS} screens signed in; {len(categories)} categories, {len(cameras)} cameras", flush=True)
-
-        sockets = Sockets(system.port, cookies)
-        writes = Writes(system.port, pool)
-        socket_tasks = [loop.create_task(sockets.keep(i)) for i in range(SOCKETS)]
-        started = now()
+        categories, cameras, api_key, cookies = await phase_sign_in(system)
         active = minutes * 60
         spacing = (active - WARMUP - TAIL) / len(FAULTS)
         if spacing < MIN_SPACING:
             raise DrillError(
                 f"--minutes {minutes:g} leaves {spacing:.0f} s between faults; at least {MIN_SPACING:.0f} s"
             )
+        sockets = Sockets(system.port, cookies)
+        writes = Writes(system.port, pool)
+        socket_tasks = [loop.create_task(sockets.keep(i)) for i in range(SOCKETS)]
+        started = now()
         writes_until = started + active
         flows = [
             loop.create_task(writes.reports(categories, REPORTS_PER_SECOND, writes_until)),
             loop.create_task(writes.camera_events(api_key, cameras, EVENTS_PER_SECOND, writes_until, run)),
         ]
-        faults = []
-        runall_died = None
         try:
-            for number, kind in enumerate(FAULTS):
-                due = started + WARMUP + number * spacing
-                while now() < due:
-                    await asyncio.sleep(min(1.0, due - now()))
-                    await asyncio.to_thread(system.remember_descendants)
-                    if not system.running():
-                        raise DrillError(f"runall exited with code {system.exit_code}; see {system.log_path}")
-                faults.append(await inject(kind, system))
-            while now() < writes_until:
-                await asyncio.sleep(min(1.0, writes_until - now()))
-                await asyncio.to_thread(system.remember_descendants)
-                if not system.running():
-                    raise DrillError(f"runall exited with code {system.exit_code}; see {system.log_path}")
-        except DrillError as exc:
-            runall_died = str(exc)
-            print(f"drill: {exc}", flush=True)
+            faults, problem = await phase_faults(system, started, active)
         finally:
             for flow in flows:
                 flow.cancel()
         ended = now()
-        print(f"drill: new writes stopped; retrying refused ones for up to {DRAIN_SECONDS:.0f} s", flush=True)
-        await writes.drain(DRAIN_SECONDS)
-        sockets.stopping = True
-        for task in socket_tasks:
-            task.cancel()
-        await asyncio.gather(*socket_tasks, return_exceptions=True)
-
+        await phase_drain(writes, sockets, socket_tasks)
         lost = await asyncio.to_thread(lost_writes, writes.accepted)
         return summarise(
             run=run,
@@ -721,7 +711,7 @@ async def drill(system: System, minutes: float, run: str) -> dict:
             writes=writes,
             sockets=sockets,
             lost=lost,
-            problem=runall_died,
+            problem=problem,
         )
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -5,14 +5,16 @@ uvicorn with N worker processes: `python -m bench --server uvicorn --workers 2`,
 environment variables IOC_BENCH_SERVER and IOC_BENCH_WORKERS (IOC_BENCH_WS or `--ws` picks uvicorn's
 websocket implementation: websockets, websockets-sansio or wsproto).
 
-Everything here runs before Django settings are imported (`prepare`) or after (`asgi`).
+Everything here runs before Django settings are imported (`prepare`) or after (`asgi`, `Watch`).
 """
 
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 from urllib.request import urlopen
 
 REPO = Path(__file__).resolve().parent.parent
-BENCH_VAR = REPO / "var" / "bench"
+# The bench's own embedded servers and results: IOC_VAR_DIR when set, so that two runs on one
+# machine can each have theirs; var/bench otherwise, apart from what `make run` keeps in var/.
+BENCH_VAR = Path(os.environ.get("IOC_VAR_DIR") or REPO / "var" / "bench").resolve()
 DATABASE = "ioc_bench"
 CHANNEL_PREFIX = "ioc-bench"
 LOG_PATH = BENCH_VAR / "server.log"  # the ASGI server's output, rewritten for each server
@@ -195,3 +199,87 @@ def asgi(kind: str = "daphne", workers: int = 1, env: dict[str, str] | None = No
             process.kill()
             process.wait()
         log.close()
+
+
+def logged_errors() -> Counter:
+    """Errors the server under test logged so far (its log is rewritten for each server): all, and deadlocks."""
+    found: Counter = Counter()
+    try:
+        with open(LOG_PATH, encoding="utf-8", errors="replace") as log:
+            for line in log:
+                if '"level": "ERROR"' in line:
+                    found["errors"] += 1
+                    if "DeadlockDetected" in line:
+                        found["deadlocks"] += 1
+    except OSError:
+        pass
+    return found
+
+
+class Watch:
+    """What one phase costs: CPU seconds of the server and of this process, and what the server logged.
+
+    With `sessions`, PostgreSQL's open sessions on the bench database are sampled from a thread:
+    a server that keeps one connection per request thread shows it there (and in 500 answers
+    once `max_connections` is reached).
+    """
+
+    def __init__(self, server: Server, *, sessions: bool = True, interval: float = 0.25):
+        self.server, self.interval = server, interval
+        self.samples: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, name="bench-pg-sessions", daemon=True) if sessions else None
+        self.server_cpu = self.own_cpu = 0.0
+        self.errors = self.deadlocks = 0
+
+    def _sample(self) -> None:
+        from django.db import DatabaseError, connection
+
+        try:
+            while not self.stop.is_set():
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+                        self.samples.append(cursor.fetchone()[0])
+                except DatabaseError:  # no session left for this one either: the server's figures show why
+                    connection.close()
+                self.stop.wait(self.interval)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self):
+        self._before = (cpu_seconds(self.server.pid), time.process_time(), logged_errors())
+        if self.thread:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread:
+            self.thread.join(5)
+        server, own, logged = self._before
+        self.server_cpu = cpu_seconds(self.server.pid) - server
+        self.own_cpu = time.process_time() - own
+        now = logged_errors()
+        self.errors = now["errors"] - logged["errors"]
+        self.deadlocks = now["deadlocks"] - logged["deadlocks"]
+
+    @property
+    def peak(self) -> int | None:
+        return max(self.samples) if self.samples else None
+
+    def note(self) -> str:
+        note = f"CPU seconds: server {self.server_cpu:.1f}, bench process {self.own_cpu:.1f}"
+        if self.thread:
+            note += f"; PostgreSQL sessions up to {self.peak}"
+        if self.errors:
+            note += f"; the server logged {self.errors} errors ({self.deadlocks} PostgreSQL deadlocks)"
+        return note
+
+    def info(self) -> dict:
+        return {
+            "server_cpu_seconds": round(self.server_cpu, 2),
+            "bench_process_cpu_seconds": round(self.own_cpu, 2),
+            "postgres_sessions": {"first": self.samples[:1], "peak": self.peak},
+            "server_logged_errors": self.errors,
+        }

@@ -1,8 +1,10 @@
-"""Percentiles, the results table and the JSON file."""
+"""Percentiles, the one summary of a series, the results table and the JSON file."""
 
 import json
 import math
 from pathlib import Path
+
+from bench.load import Results
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -16,30 +18,44 @@ def percentile(values: list[float], p: float) -> float | None:
 
 def summary(
     name: str,
-    seconds: list[float],
+    results: Results,
+    floor: dict | None = None,
     *,
-    expected: int,
-    count: int | None = None,
-    rate: float | None = None,
-    rate_unit: str = "req/s",
+    unit: str = "req/s",
     budget: str = "",
     note: str = "",
 ) -> dict:
-    """One row of the table: latencies in milliseconds, how many arrived of how many, and a throughput.
+    """One row of the table from one series: p50/p95/p99/max in milliseconds, items served of
+    offered, the served rate (per second, in `unit`; none when the series has no duration), the
+    errors and the requests never sent, both also told in the note when there are any.
 
-    `count` defaults to the number of latency samples; `rate` (per second, in `rate_unit`) is shown
-    only where the benchmark measures one.
+    `floor` is the row of a baseline measured in the same run: the row then carries the ratio of
+    its rate to the floor's, and says it.
     """
-    ms = [s * 1000 for s in seconds]
-    row = {"name": name, "count": len(ms) if count is None else count, "expected": expected}
+    ms = [s * 1000 for s in results.latencies]
+    rate = results.items / results.wall if results.wall else None
+    row = {"name": name, "count": results.items, "expected": results.expected}
     row["rate"] = round(rate, 1) if rate is not None else None
-    row["rate_unit"] = rate_unit if rate is not None else ""
+    row["rate_unit"] = unit if rate is not None else ""
     for label, p in (("p50", 50), ("p95", 95), ("p99", 99)):
         value = percentile(ms, p)
         row[f"{label}_ms"] = round(value, 2) if value is not None else None
     row["max_ms"] = round(max(ms), 2) if ms else None
     row["budget"] = budget
-    row["note"] = note
+    errors = results.errors()
+    row["errors"] = errors
+    row["never_sent"] = results.never_sent
+    notes = [note] if note else []
+    if errors:
+        notes.append("not served: " + ", ".join(f"{n} x {status}" for status, n in errors.items()))
+    if results.never_sent:
+        notes.append(f"never sent: {results.never_sent}")
+    row["floor"] = floor["name"] if floor else None
+    row["ratio"] = None
+    if floor and floor.get("rate") and rate is not None:
+        row["ratio"] = round(rate / floor["rate"], 4)
+        notes.append(f"{row['ratio']:.1%} of the rate of {floor['name']!r}")
+    row["note"] = "; ".join(notes)
     return row
 
 

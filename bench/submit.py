@@ -8,28 +8,23 @@
   previous answer, and latency counts from the scheduled moment, so a server that falls behind
   shows it in the figures rather than slowing the sender down.
 
-PostgreSQL sessions are sampled during each HTTP series: a server that keeps one connection per
-request thread shows it there (and in 500 answers once `max_connections` is reached).
+Each phase is one function; the sending loops and the summary are bench.load's and bench.stats'.
+PostgreSQL sessions are sampled during each HTTP series (bench.servers.Watch).
 
 The report table is emptied before each series. The submission throttle is lifted for the
 server this benchmark talks to (`THROTTLE_ENV`), and its counter for 127.0.0.1 is cleared first.
 All traffic goes to 127.0.0.1, bounded in count and in time.
 """
 
-import http.client
 import random
 import statistics
-import threading
-import time
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, wait
 from time import perf_counter
 
 from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 
-from bench.servers import Server, cpu_seconds
-from bench.snapshot import Client
+from bench import load
+from bench.servers import LOG_PATH, Server, Watch
 from bench.stats import summary
 from ioc.throttling import SubmissionThrottle
 from reports.models import Category, Report, ReportAnswer, ReportEvent, ReportPhoto
@@ -221,117 +216,8 @@ def lift_throttle_counter() -> None:
     cache.delete(fmt % {"scope": "report_submit_no_device", "ident": "nodevice-127.0.0.1"})
 
 
-class Outcomes:
-    """Latencies of the 201 answers and a tally of everything else, from many threads."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.created: list[float] = []
-        self.other: Counter = Counter()
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-
-    def record(self, started: float, seconds: float | None, status: str) -> None:
-        now = perf_counter()
-        with self.lock:
-            if status == "201" and seconds is not None:
-                self.created.append(seconds)
-            else:
-                self.other[status] += 1
-            self.first_at = started if self.first_at is None else min(self.first_at, started)
-            self.last_at = now if self.last_at is None else max(self.last_at, now)
-
-    @property
-    def wall(self) -> float:
-        return (self.last_at - self.first_at) if self.first_at is not None else 0.0
-
-    def note_errors(self) -> str:
-        return ", ".join(f"{n} x {status}" for status, n in sorted(self.other.items()))
-
-
-def _post(client: Client, body: dict) -> tuple[float | None, str]:
-    try:
-        elapsed, status, _answer = client.post_json(PATH, body)
-    except (OSError, http.client.HTTPException) as exc:
-        client.close()
-        return None, type(exc).__name__
-    return elapsed, str(status)
-
-
-def concurrent(base_url: str, bodies: list[dict], concurrency: int, timeout: float) -> Outcomes:
-    """Each of `concurrency` threads POSTs the next body as soon as its previous answer arrives."""
-    outcomes = Outcomes()
-    lock = threading.Lock()
-    queue = iter(bodies)
-    deadline = perf_counter() + timeout
-
-    def worker():
-        client = Client(base_url, timeout=REQUEST_TIMEOUT)
-        try:
-            while perf_counter() < deadline:
-                with lock:
-                    body = next(queue, None)
-                if body is None:
-                    return
-                started = perf_counter()
-                elapsed, status = _post(client, body)
-                outcomes.record(started, elapsed, status)
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=worker, name=f"bench-post-{i}", daemon=True) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout + REQUEST_TIMEOUT + 5)
-    return outcomes
-
-
-def open_loop(base_url: str, bodies: list[dict], rate: float, seconds: float) -> tuple[Outcomes, dict]:
-    """POST at `rate` per second for `seconds`, on the clock; latency from each scheduled moment."""
-    count = int(rate * seconds)
-    outcomes = Outcomes()
-    local = threading.local()
-    clients: list[Client] = []
-    clients_lock = threading.Lock()
-    lags: list[float] = []
-
-    def one(i: int, scheduled: float):
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = Client(base_url, timeout=REQUEST_TIMEOUT)
-            with clients_lock:
-                clients.append(client)
-        began = perf_counter()
-        lags.append(began - scheduled)
-        elapsed, status = _post(client, bodies[i % len(bodies)])
-        outcomes.record(scheduled, perf_counter() - scheduled if elapsed is not None else None, status)
-
-    pool = ThreadPoolExecutor(max_workers=PACE_WORKERS, thread_name_prefix="bench-paced")
-    futures = []
-    start = perf_counter() + 0.05
-    try:
-        for i in range(count):
-            scheduled = start + i / rate
-            delay = scheduled - perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one, i, scheduled))
-        _done, pending = wait(futures, timeout=DRAIN_TIMEOUT)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)  # in-flight requests end within REQUEST_TIMEOUT
-        for client in clients:
-            client.close()
-    unsent = sum(1 for f in futures if f.cancelled())
-    lags_ms = sorted(lag * 1000 for lag in lags)
-    info = {
-        "scheduled": count,
-        "not_sent_before_drain_timeout": unsent,
-        "still_pending_at_drain_timeout": len(pending),
-        "client_threads": len(clients),
-        "send_lag_ms_max": round(lags_ms[-1], 2) if lags_ms else None,
-    }
-    return outcomes, info
+def requests(bodies: list[dict]) -> list[load.Request]:
+    return [load.post_json(PATH, body) for body in bodies]
 
 
 def raw_insert(rows: list[Report]) -> float:
@@ -345,157 +231,73 @@ def raw_insert(rows: list[Report]) -> float:
     return perf_counter() - started
 
 
-class ConnectionWatch:
-    """Samples how many sessions PostgreSQL has open (every backend of the bench database) while a series runs."""
-
-    def __init__(self, interval: float = 0.25):
-        self.interval = interval
-        self.samples: list[int] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="bench-pg-sessions", daemon=True)
-
-    def count(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-            return cursor.fetchone()[0]
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                try:
-                    self.samples.append(self.count())
-                except DatabaseError:  # no session left for this one either: the server's figures show why
-                    connection.close()
-                self.stop.wait(self.interval)
-        finally:
-            connection.close()  # this thread's own connection
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-
-    @property
-    def peak(self) -> int | None:
-        return max(self.samples) if self.samples else None
+def _connect(server: Server):
+    return lambda: load.Client(server.url, timeout=REQUEST_TIMEOUT)
 
 
-def _cpu(server_pid: int) -> tuple[float, float]:
-    return cpu_seconds(server_pid), time.process_time()
+def phase_warm_up(server: Server, categories: dict[str, Category]) -> None:
+    """Imports, database connections and the live bus of every worker, before anything is measured."""
+    lift_throttle_counter()
+    bodies = payloads(categories, WARMUP, seed=SEED + 1)
+    warm = load.concurrent(_connect(server), requests(bodies), CONCURRENCY, timeout=SERIES_TIMEOUT)
+    if not warm.served:
+        errors = ", ".join(f"{n} x {s}" for s, n in warm.errors().items())
+        raise RuntimeError(f"report submission failed while warming up: {errors} (see {LOG_PATH})")
 
 
-def _cpu_note(server_pid: int, before: tuple[float, float]) -> str:
-    server, own = _cpu(server_pid)
-    return f"CPU seconds: server {server - before[0]:.1f}, bench process {own - before[1]:.1f}"
+def phase_concurrent_posts(server: Server, bodies: list[dict]) -> tuple[load.Results, str, dict]:
+    """The API, CONCURRENCY clients at once, each POSTing its next report when its answer arrives."""
+    empty_reports()
+    lift_throttle_counter()
+    with Watch(server) as watch:
+        api = load.concurrent(_connect(server), requests(bodies), CONCURRENCY, timeout=SERIES_TIMEOUT)
+    stored = Report.objects.count()
+    note = f"{api.served} created in {api.wall:.1f} s, {stored} rows stored; {watch.note()}"
+    details = {**api.info(), "stored": stored, "events": ReportEvent.objects.count(), **watch.info()}
+    return api, note, details
+
+
+def phase_raw_insert(written: list[Report]) -> tuple[load.Results, str, dict]:
+    """The rows the API stored, inserted again in batches into an emptied table: the floor of the API."""
+    runs = []
+    for _ in range(RAW_REPEATS):
+        empty_reports()
+        runs.append(raw_insert(written))
+    seconds = statistics.median(runs)
+    raw = load.Results.timed(seconds, len(written))
+    note = f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS})"
+    return raw, note, {"rows": len(written), "seconds": [round(x, 3) for x in runs], "batch_size": BATCH}
+
+
+def phase_offered_rate(server: Server, bodies: list[dict]) -> tuple[load.Results, str, dict]:
+    """Single POSTs on the clock, PACE a second for PACE_SECONDS: latency from each due moment."""
+    empty_reports()
+    lift_throttle_counter()
+    offered = requests(bodies)
+    count = int(PACE * PACE_SECONDS)
+    offered = [offered[i % len(offered)] for i in range(count)]
+    with Watch(server) as watch:
+        paced = load.offered_rate(_connect(server), offered, PACE, workers=PACE_WORKERS, drain=DRAIN_TIMEOUT)
+    note = (
+        f"open loop, {count} sends scheduled over {PACE_SECONDS} s on up to {PACE_WORKERS} connections; "
+        f"{paced.served} created in {paced.wall:.1f} s; {watch.note()}"
+    )
+    return paced, note, {"rate_per_second": PACE, "seconds": PACE_SECONDS, **paced.info(), **watch.info()}
 
 
 def run(server: Server) -> tuple[list[dict], dict]:
     categories = {c.code: c for c in Category.objects.filter(active=True)}
     bodies = payloads(categories, REPORTS)
     details: dict = {"reports": REPORTS, "concurrency": CONCURRENCY, "throttle": THROTTLE_ENV}
-    rows = []
 
-    # Warm the server (imports, database connections, the live bus), then start from empty tables.
-    lift_throttle_counter()
-    warm = concurrent(server.url, payloads(categories, WARMUP, seed=SEED + 1), CONCURRENCY, SERIES_TIMEOUT)
-    if not warm.created:
-        raise RuntimeError(
-            f"report submission failed while warming up: {warm.note_errors()} (see var/bench/server.log)"
-        )
+    phase_warm_up(server, categories)
+    api, api_note, details["api"] = phase_concurrent_posts(server, bodies)
+    raw, raw_note, details["raw_insert"] = phase_raw_insert(list(Report.objects.order_by("pk")))
+    paced, paced_note, details["paced"] = phase_offered_rate(server, bodies)
 
-    # 1. The API, 16 clients at once.
-    empty_reports()
-    lift_throttle_counter()
-    before = _cpu(server.pid)
-    with ConnectionWatch() as sessions:
-        api = concurrent(server.url, bodies, CONCURRENCY, SERIES_TIMEOUT)
-    cpu_note = f"{_cpu_note(server.pid, before)}; PostgreSQL sessions up to {sessions.peak}"
-    stored = Report.objects.count()
-    api_rate = len(api.created) / api.wall if api.wall else 0.0
-    note = f"{len(api.created)} created in {api.wall:.1f} s, {stored} rows stored; {cpu_note}"
-    if api.other:
-        note += f"; not created: {api.note_errors()}"
-    rows.append(
-        summary(
-            f"reports: POST {PATH} x {REPORTS}, {CONCURRENCY} concurrent",
-            api.created,
-            expected=REPORTS,
-            rate=api_rate,
-            note=note,
-        )
-    )
-    details["api"] = {
-        "created": len(api.created),
-        "stored": stored,
-        "events": ReportEvent.objects.count(),
-        "wall_seconds": round(api.wall, 2),
-        "errors": dict(api.other),
-        "postgres_sessions": {"first": sessions.samples[:1], "peak": sessions.peak},
-    }
-
-    # 2. The rows the API stored, inserted again in batches into an emptied table.
-    written = list(Report.objects.order_by("pk"))
-    runs = []
-    for _ in range(RAW_REPEATS):
-        empty_reports()
-        runs.append(raw_insert(written))
-    seconds = statistics.median(runs)
-    raw_rate = len(written) / seconds if written else 0.0
-    share = f"{api_rate / raw_rate:.1%}" if raw_rate else "-"
-    rows.append(
-        summary(
-            f"reports: raw INSERT of the same rows, {BATCH}/batch",
-            [],
-            expected=len(written),
-            count=Report.objects.count(),
-            rate=raw_rate,
-            rate_unit="rows/s",
-            note=(
-                f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS}); "
-                f"the API's created/s are {share} of it"
-            ),
-        )
-    )
-    details["raw_insert"] = {
-        "rows": len(written),
-        "seconds": [round(x, 3) for x in runs],
-        "batch_size": BATCH,
-    }
-
-    # 3. Single POSTs on the clock.
-    empty_reports()
-    lift_throttle_counter()
-    before = _cpu(server.pid)
-    with ConnectionWatch() as sessions:
-        paced, info = open_loop(server.url, bodies, PACE, PACE_SECONDS)
-    cpu_note = f"{_cpu_note(server.pid, before)}; PostgreSQL sessions up to {sessions.peak}"
-    expected = int(PACE * PACE_SECONDS)
-    note = (
-        f"open loop, {expected} sends scheduled over {PACE_SECONDS} s on up to {PACE_WORKERS} connections; "
-        f"{len(paced.created)} created in {paced.wall:.1f} s; {cpu_note}"
-    )
-    if paced.other or info["not_sent_before_drain_timeout"]:
-        note += f"; not created: {paced.note_errors() or '-'}, never sent: {info['not_sent_before_drain_timeout']}"
-    rows.append(
-        summary(
-            f"reports: single POSTs at a fixed {PACE:g}/s",
-            paced.created,
-            expected=expected,
-            rate=len(paced.created) / paced.wall if paced.wall else 0.0,
-            budget=BUDGET,
-            note=note,
-        )
-    )
-    details["paced"] = {
-        "rate_per_second": PACE,
-        "seconds": PACE_SECONDS,
-        **info,
-        "created": len(paced.created),
-        "wall_seconds": round(paced.wall, 2),
-        "errors": dict(paced.other),
-        "postgres_sessions": {"first": sessions.samples[:1], "peak": sessions.peak},
-    }
-    return rows, details
+    raw_row = summary(f"reports: raw INSERT of the same rows, {BATCH}/batch", raw, unit="rows/s", note=raw_note)
+    return [
+        summary(f"reports: POST {PATH} x {REPORTS}, {CONCURRENCY} concurrent", api, raw_row, note=api_note),
+        raw_row,
+        summary(f"reports: single POSTs at a fixed {PACE:g}/s", paced, budget=BUDGET, note=paced_note),
+    ], details
