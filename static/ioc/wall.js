@@ -435,6 +435,7 @@
     if (!state.playlist || config.pin) return;
     const moves = { ArrowRight: 1, PageDown: 1, ArrowDown: 1, ArrowLeft: -1, PageUp: -1, ArrowUp: -1 };
     if (event.key in moves) { event.preventDefault(); pause(); step(moves[event.key]); }
+    else if (event.key === "Home") { event.preventDefault(); pause(); step(-state.index); }
     else if (event.key === " " || event.key === "p") {
       event.preventDefault();
       state.pausedUntil = paused() ? 0 : Date.now() + config.resumeAfterMs;
