@@ -16,4 +16,12 @@ class IocConfig(AppConfig):
         from ioc.registry import NavEntry
         from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
 
-        return (NavEntry("wall", _("Wall"), roles=(LEADER, ADMIN, OPERATOR, UNIT_STAFF), order=90),)
+        return (
+            NavEntry("wall", _("Wall"), roles=(LEADER, ADMIN, OPERATOR, UNIT_STAFF), order=90),
+            NavEntry("wall-playlists", _("Wall playlists"), roles=(LEADER, ADMIN), order=95, active="wall-playlists"),
+        )
+
+    def ready(self):
+        from ioc import screens
+
+        screens.connect_signals()

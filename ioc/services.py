@@ -3,15 +3,17 @@
 import hashlib
 import secrets
 
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import audit, bus, geo, registry
+from ioc import audit, bus, geo, registry, screens
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit
-from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit, User
+from ioc.roles import ADMIN, LEADER, OPERATOR, SCREEN, UNIT_STAFF, has_role
 from ioc.scope import scope_for
 from ioc.selectors import alert_state
 
@@ -291,3 +293,85 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
             key.save(update_fields=["revoked_at"])
             audit.record(action="api_key.revoke", obj=key)
     return key
+
+
+# --- Wall screens (ioc.screens) --------------------------------------------------------------------
+
+
+def screen_create(*, username: str, unit: Unit, password: str | None = None, first_name: str = "") -> tuple[User, str]:
+    """A wall screen account for `unit` (its wall's scope); returns it and its password.
+
+    Without a password one is generated (to be typed once on the screen's browser, then kept by its
+    session); a given one must pass the password validators.
+    """
+    username = username.strip()
+    if not username:
+        raise ValidationError(_("A screen account needs a name."))
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise ValidationError(_("There is already an account named %(name)s.") % {"name": username})
+        user = User(username=username, first_name=first_name or username, home_unit=unit)
+        if password is None:
+            password = secrets.token_urlsafe(18)
+        else:
+            validate_password(password, user)
+        user.set_password(password)
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=SCREEN)[0])
+        audit.record(action="screen.create", obj=user)
+    return user, password
+
+
+def screen_sign_out(*, user) -> int:
+    """End every session of a screen account and close its open live sockets; returns the sessions ended.
+
+    The wall in front of it meets the login page at its next snapshot or socket message.
+    """
+    with transaction.atomic():
+        ended = screens.end_sessions(user)
+        audit.record(action="screen.sign_out", obj=user, detail={"sessions": ended})
+    return ended
+
+
+# --- the walls' playlists -----------------------------------------------------------------------
+
+PLAYLIST_MAX_SCREENS = 30
+
+
+def wall_playlist_save(*, user, slug: str, name: str, page_seconds: int, screens: list[tuple[str, int]]):
+    """Create or replace playlist `slug`: its name, a panel's seconds per page, and its screens in
+    order as (screen code, seconds). Leaders and administrators; walls pick it up within a minute."""
+    from ioc.models import WallPlaylist, WallScreen
+    from ioc.selectors import wall_screens
+
+    if not has_role(user, LEADER, ADMIN):
+        raise PermissionDenied(_("Only leaders can change what the walls show."))
+    known = {screen["code"] for screen in wall_screens()}
+    errors = {}
+    if not screens:
+        errors["screens"] = _("A playlist needs at least one screen.")
+    elif len(screens) > PLAYLIST_MAX_SCREENS:
+        errors["screens"] = _("At most %(n)s screens.") % {"n": PLAYLIST_MAX_SCREENS}
+    elif any(code not in known for code, _seconds in screens):
+        errors["screens"] = _("Unknown screen.")
+    elif any(not 5 <= seconds <= 3600 for _code, seconds in screens):
+        errors["screens"] = _("A screen stays from 5 to 3600 seconds.")
+    if not 3 <= page_seconds <= 120:
+        errors["page_seconds"] = _("A panel's page stays from 3 to 120 seconds.")
+    if not (name or "").strip():
+        errors["name"] = _("This field is required.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        playlist, _created = WallPlaylist.objects.select_for_update().get_or_create(
+            slug=slug, defaults={"name": name.strip(), "page_seconds": page_seconds}
+        )
+        playlist.name, playlist.page_seconds = name.strip(), page_seconds
+        playlist.save()
+        playlist.screens.all().delete()
+        WallScreen.objects.bulk_create(
+            WallScreen(playlist=playlist, position=n, screen=code, seconds=seconds)
+            for n, (code, seconds) in enumerate(screens)
+        )
+        audit.record(action="wall.playlist.saved", obj=playlist, unit=getattr(user, "home_unit", None))
+    return playlist

@@ -12,6 +12,8 @@ handler500 = "ioc.outage.server_error"
 urlpatterns = [
     path("home/", views.home, name="home"),
     path("wall/", views.wall, name="wall"),
+    path("wall/playlists/", views.wall_playlists, name="wall-playlists"),
+    path("wall/playlists/<slug:slug>/", views.wall_playlists, name="wall-playlist"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,16 +1,20 @@
 import re
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 
-from ioc import bus, registry, selectors
+from ioc import bus, registry, selectors, services
 from ioc.clientaddr import client_address, in_networks
-from ioc.models import WorkerHeartbeat
+from ioc.errors import ValidationError
+from ioc.models import WallPlaylist, WorkerHeartbeat
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 
 
@@ -58,6 +62,70 @@ def wall(request):
             "map_center": center,
             "map_layers": [{"code": s.code, "url": s.map_layer} for s in subsystems if s.map_layer],
         },
+    )
+
+
+class PlaylistForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    page_seconds = forms.IntegerField(label=_("Seconds per page of a panel"), min_value=3, max_value=120, initial=8)
+
+
+class PlaylistScreenForm(forms.Form):
+    screen = forms.ChoiceField(label=_("Screen"), choices=())
+    seconds = forms.IntegerField(label=_("Seconds"), min_value=5, max_value=3600, initial=30)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["screen"].choices = [(s["code"], s["name"]) for s in selectors.wall_screens()]
+
+
+PlaylistScreens = forms.formset_factory(
+    PlaylistScreenForm, extra=2, can_delete=True, max_num=services.PLAYLIST_MAX_SCREENS
+)
+
+
+@never_cache
+@login_required
+def wall_playlists(request, slug: str | None = None):
+    """Leaders choose what each wall shows, in which order and how long (`/wall/?playlist=<slug>`)."""
+    require_role(request, LEADER, ADMIN)
+    slug = slug or request.GET.get("new", "")
+    if slug and not SLUG.fullmatch(slug):
+        raise Http404
+    current = selectors.wall_playlist(slug) if slug else None
+    if request.method == "POST" and slug:
+        form, screens = PlaylistForm(request.POST), PlaylistScreens(request.POST)
+        if form.is_valid() and screens.is_valid():
+            chosen = [
+                (f.cleaned_data["screen"], f.cleaned_data["seconds"])
+                for f in screens.forms
+                if f.has_changed() and f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            try:
+                services.wall_playlist_save(user=request.user, slug=slug, screens=chosen, **form.cleaned_data)
+            except ValidationError as error:
+                for message in error.messages:
+                    form.add_error(None, message)
+            else:
+                messages.success(
+                    request, _("Saved: the walls showing “%(slug)s” change within a minute.") % {"slug": slug}
+                )
+                return redirect("wall-playlist", slug=slug)
+    elif slug:
+        form = PlaylistForm(initial={"name": current["name"], "page_seconds": current["page_seconds"]})
+        screens = PlaylistScreens(
+            initial=[{"screen": s["screen"], "seconds": s["seconds"]} for s in current["screens"]]
+        )
+    else:
+        form = screens = None
+    return staff_page(
+        request,
+        "ioc/wall_playlists.html",
+        "wall-playlists",
+        playlists=WallPlaylist.objects.order_by("slug"),
+        slug=slug,
+        form=form,
+        screens=screens,
     )
 
 
