@@ -40,6 +40,20 @@ def unit_group(code: str) -> str:
     return f"unit.{code}"
 
 
+# Every socket also listens on its user's own group, so that signing a user out (or deactivating
+# the account) closes the sockets already open: a consumer checks the session only when it connects.
+SESSION_ENDED = "ioc.session.ended"
+
+
+def user_group(user_id) -> str:
+    return f"user.{user_id}"
+
+
+def end_sockets(user_id) -> None:
+    """Close every live socket of this user once the current transaction commits."""
+    transaction.on_commit(lambda: _sender().put_message([user_group(user_id)], {"type": SESSION_ENDED}))
+
+
 def groups_for(unit) -> list[str]:
     """The unit's own group, its ancestors' groups and the deployment-wide group."""
     if unit is None:

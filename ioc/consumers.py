@@ -27,13 +27,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # Messages go to a unit's group and every ancestor's, so one group covers the whole subtree.
         self.live_group = bus.ALL_GROUP if scope.everything else bus.unit_group(scope.unit.code)
         await self.channel_layer.group_add(self.live_group, self.channel_name)
+        # The user's own group: signing out everywhere or deactivating the account closes this socket.
+        self.user_group = bus.user_group(user.pk)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "ioc.hello", "scope": scope.label})
 
     async def disconnect(self, code):
-        group = getattr(self, "live_group", None)
-        if group:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for name in ("live_group", "user_group"):
+            group = getattr(self, name, None)
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content, **kwargs):
         # Screens ping to keep NAT and proxies from closing an idle socket.
@@ -41,4 +45,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def live_message(self, event):
+        if event["message"].get("type") == bus.SESSION_ENDED:
+            # The screen reloads on 4401 and meets the login page: its session is gone.
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         await self.send_json(event["message"])

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from ioc.models import Unit, User
-from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF
+from ioc.roles import ADMIN, LEADER, OPERATOR, SCREEN, UNIT_STAFF
 from ioc.services import unit_upsert
 from ioc.units import load_units, units_from_data_file
 
@@ -47,11 +47,12 @@ DEMO_USERS = [
     ("staff_26080", UNIT_STAFF, "26080", "Cán bộ phường Long Khánh"),
     ("staff_26089", UNIT_STAFF, "26089", "Cán bộ phường Bình Lộc"),
     ("staff_26068", UNIT_STAFF, "26068", "Cán bộ phường Biên Hòa"),
+    ("screen", SCREEN, PROVINCE, "Màn hình giám sát tỉnh"),
 ]
 
 
 def ensure_roles() -> None:
-    for name in (ADMIN, LEADER, OPERATOR, UNIT_STAFF):
+    for name in (ADMIN, LEADER, OPERATOR, UNIT_STAFF, SCREEN):
         Group.objects.get_or_create(name=name)
 
 

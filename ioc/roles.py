@@ -1,4 +1,4 @@
-"""The four roles, as Django groups."""
+"""The roles, as Django groups."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -6,12 +6,15 @@ ADMIN = "admin"
 LEADER = "leader"
 OPERATOR = "operator"
 UNIT_STAFF = "unit_staff"
+# An unattended wall display: it reaches only the wall and what the wall reads (ioc.screens).
+SCREEN = "screen"
 
 ROLE_NAMES = {
     ADMIN: _("Administrator"),
     LEADER: _("Leader"),
     OPERATOR: _("Operator"),
     UNIT_STAFF: _("Unit staff"),
+    SCREEN: _("Wall screen"),
 }
 
 
