@@ -18,6 +18,15 @@ from ioc import registry, screens, services
 from ioc.demo import DEMO_USERS, PROVINCE
 from ioc.models import AuditEntry, User
 from ioc.roles import SCREEN, has_role
+from tests.browser import (  # noqa: F401  (fixtures)
+    asgi_server,
+    browser,
+    collected_static,
+    log_in,
+    on_server,
+    watch_policy_violations,
+    with_real_password,
+)
 from tests.conftest import PASSWORD, make_user
 from tests.live import close_worker_thread_connections, live_communicator, wait_for
 from tests.test_scope_probe import PROBES, _call
@@ -114,6 +123,10 @@ def test_a_screen_is_refused_everything_else_with_a_clear_message(screen, people
 def test_every_route_is_closed_to_a_screen_unless_the_wall_needs_it(world, screen):  # noqa: F811
     """Walks every route of the cross-scope probe: a route added later is refused until it is listed."""
     map_paths = {urlsplit(url).path for url in map_layer_urls()}
+
+    def is_map(path):
+        return path in map_paths or path.startswith(screens.MAP_PREFIX)
+
     opened = {"wall/", "api/v1/dashboard/snapshot/", "healthz", "logout/", "i18n/setlang/"}
     landings = {"", "home/", "login/"}
     client = signed_in("wall-hall")
@@ -125,7 +138,7 @@ def test_every_route_is_closed_to_a_screen_unless_the_wall_needs_it(world, scree
             where = f"{method.upper()} {url} -> {response.status_code}"
             if route in landings:
                 assert response.status_code == 302 and response.url == "/wall/", where
-            elif route in opened or (method == "get" and urlsplit(url).path in map_paths):
+            elif route in opened or (method == "get" and is_map(urlsplit(url).path)):
                 assert response.status_code != 403, where
             else:
                 assert response.status_code == 403, where
@@ -291,6 +304,39 @@ async def test_deactivating_a_screen_closes_its_socket(screen):
 
     await database_sync_to_async(deactivate)()
     assert await closed_with(socket) == 4401
+
+
+# --- in a real browser -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def screen_with_password(screen):
+    return with_real_password(screen, PASSWORD)  # before the browser: its event loop forbids database calls
+
+
+@pytest.mark.browser
+def test_the_wall_runs_as_a_screen_without_a_refusal_and_lands_on_login_once_signed_out(
+    screen_with_password,
+    collected_static,
+    browser,  # noqa: F811
+):
+    """Everything the wall reads is open to it: a refused read would make the wall reload, over and over."""
+    screen = screen_with_password
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    violations = watch_policy_violations(page)
+    refused, loads = [], []
+    page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status in (401, 403) else None)
+    page.on("framenavigated", lambda frame: loads.append(frame.url) if frame == page.main_frame else None)
+    with asgi_server() as url:
+        log_in(page, url, "wall-hall", PASSWORD, "/wall/")
+        page.locator('#connection[data-state="connected"]').wait_for(timeout=10_000)
+        page.wait_for_timeout(3_000)  # the snapshot, the units' map and every layer have been read
+        assert refused == []
+        assert loads[-1] == f"{url}/wall/" and loads.count(f"{url}/wall/") == 1
+
+        on_server(services.screen_sign_out, user=screen)
+        page.wait_for_url(f"{url}/login/**", timeout=10_000)  # its socket closed: the wall reloaded
+    assert violations == []
 
 
 # --- installing one --------------------------------------------------------------------------------------
