@@ -209,9 +209,9 @@ def test_the_playlist_turns_pauses_on_keys_a_drill_down_comes_back_and_a_lost_co
 
     # The server goes away: the socket drops, reconnecting fails, and after 10 s the wall dims and
     # says since when; the server back, it heals by itself within the backoff.
-    page.locator("body.stale").wait_for(timeout=30_000)
+    page.locator("body.lost").wait_for(timeout=30_000)
     assert page.locator("#stale-text").inner_text()
     page.screenshot(path=str(screens_dir() / "wall-stale-1920x1080.png"))
     with asgi_server(port=port):
         page.locator('#connection[data-state="connected"]').wait_for(timeout=45_000)
-        page.locator("body:not(.stale)").wait_for()
+        page.locator("body:not(.lost)").wait_for()

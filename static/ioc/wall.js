@@ -56,11 +56,11 @@
     connection.textContent = T[name];
     if (name === "connected") {
       lostAt = null; clearTimeout(staleTimer); staleTimer = null;
-      body.classList.remove("stale"); document.getElementById("stale").hidden = true;
+      body.classList.remove("lost"); document.getElementById("stale").hidden = true;
     } else if (name === "disconnected" && lostAt === null) {
       lostAt = new Date();
       staleTimer = setTimeout(() => {
-        body.classList.add("stale");
+        body.classList.add("lost");
         document.getElementById("stale-text").textContent = T.staleSince.replace("%s", timeFormat.format(lostAt));
         document.getElementById("stale").hidden = false;
       }, config.staleAfterMs);
@@ -477,16 +477,19 @@
     window.L.control.attribution({ prefix: false }).addAttribution("© OpenStreetMap contributors").addTo(map);
   }
   // Which choropleth each screen colours the units by (the overview: overdue reports).
-  const CHOROPLETH_FOR = { overview: "overdue", reports: "overdue", onestop: "late-rate", environment: "aqi" };
+  const CHOROPLETH_FOR = { overview: "overdue", reports: "overdue", onestop: "late_rate", environment: "aqi" };
   const SHAPES = { reports: "report", traffic: "camera", security: "camera", environment: "station" };
 
   function fitMap() {
     if (!map) return;
     map.invalidateSize();
-    if (mapState.units && mapState.units.bounds) { map.fitBounds(mapState.units.bounds, { padding: [8, 8] }); return; }
+    // The legend sits over the map's lower left: keep what matters clear of it.
+    const legend = document.getElementById("map-legend");
+    const room = { paddingTopLeft: [8, 8], paddingBottomRight: [8, (legend ? legend.offsetHeight : 0) + 16] };
+    if (mapState.units && mapState.units.bounds) { map.fitBounds(mapState.units.bounds, room); return; }
     // Without boundaries yet, frame what there is to see.
     const all = [...mapState.points.values()].flat().filter((p) => p.latitude !== null && p.longitude !== null);
-    if (all.length) map.fitBounds(all.map((p) => [p.latitude, p.longitude]), { padding: [24, 24], maxZoom: 13 });
+    if (all.length) map.fitBounds(all.map((p) => [p.latitude, p.longitude]), { ...room, maxZoom: 13 });
   }
 
   async function loadUnitsMap() {
@@ -495,8 +498,8 @@
     if (mapState.unitsLayer) mapState.unitsLayer.remove();
     mapState.unitsLayer = window.L.geoJSON(mapState.units, { style: unitStyle, interactive: false }).addTo(map);
     mapState.unitsLayer.bringToBack();
-    if (!mapState.fitted) { fitMap(); mapState.fitted = true; }
     drawLegend();
+    if (!mapState.fitted) { fitMap(); mapState.fitted = true; }
   }
 
   function currentChoropleth() {
@@ -554,7 +557,8 @@
       const first = points[0];
       const shape = SHAPES[code] || "report";
       if (points.length === 1) {
-        const color = first.band && first.band.color ? ' style="background:' + first.band.color + '"' : "";
+        const band = first.band || (first.aqi && first.aqi.band);  // a station wears its AQI colour
+        const color = band && band.color ? ' style="background:' + band.color + '"' : "";
         markers.push(window.L.marker([first.latitude, first.longitude], {
           icon: window.L.divIcon({ className: "", html: '<div class="marker shape-' + shape + " state-" + states[0] + '"' + color + "></div>", iconSize: [size, size] }),
           keyboard: false,
