@@ -43,6 +43,12 @@ PROBES = {
     "public/reports.json": [(GET, "/public/reports.json", NO_DATA, None)],
     "public/units/": [(GET, "/public/units/", NO_DATA, None)],
     "wall/": [(GET, "/wall/", NO_DATA, None)],
+    # Playlists belong to the centre, not a ward: an outsider's edit is refused (leaders only).
+    "wall/playlists/": [(GET, "/wall/playlists/", NO_DATA, None)],
+    "wall/playlists/<slug:slug>/": [
+        (GET, "/wall/playlists/main/", NO_DATA, None),
+        (POST, "/wall/playlists/main/", NO_DATA, {"name": "x", "page_seconds": 8, "form-TOTAL_FORMS": 0}),
+    ],
     "console/": [(GET, "/console/", NO_DATA, None)],
     "console/reports/": [(GET, "/console/reports/", NO_DATA, None)],
     "console/cameras/": [(GET, "/console/cameras/", NO_DATA, None)],
