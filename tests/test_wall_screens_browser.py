@@ -3,10 +3,12 @@ nothing cut off at four sizes, a playlist that turns and pauses, a moving ticker
 nothing of the internet, and a dimmed wall when the connection is lost."""
 
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from ioc import services
 from ioc.demo import load_demo_city
@@ -83,6 +85,22 @@ def demo_wall(collected_static):  # noqa: F811
     leader = User.objects.get(username="leader")
     with_real_password(leader, PASSWORD)
     return {"ward": ward}
+
+
+def fall_overdue(unit_code):
+    """A new report in the unit, past its answer deadline, as the deadline sweep finds it."""
+    from reports import services as reports_services
+    from reports.models import Category, Report
+
+    unit = Unit.objects.get(code=unit_code)
+    report, _ = reports_services.report_submit(
+        category=Category.objects.filter(active=True).order_by("pk").first(),
+        description="Đèn đường hỏng cả đoạn, tối om",
+        latitude=unit.latitude,
+        longitude=unit.longitude,
+    )
+    Report.objects.filter(pk=report.pk).update(response_due_at=timezone.now() - timedelta(hours=1))
+    reports_services.deadline_sweep()
 
 
 def screens_dir():
@@ -168,6 +186,21 @@ def test_at_four_sizes_nothing_is_cut_off_and_nothing_is_asked_of_the_internet(d
         assert legend.locator(".swatch").count() >= 3 and legend.locator(".marker").count() >= 3
         ours = urlsplit(url).netloc
         assert [r for r in requests if urlsplit(r).netloc not in (ours, "")] == []
+
+        # A ward with nothing overdue changes colour when a report there falls overdue.
+        code = page.evaluate(
+            """async () => (await (await fetch("/api/v1/map/units/")).json()).features
+                 .find((f) => f.properties.kind !== "province" && f.properties.values.overdue.value === 0)
+                 .properties.code"""
+        )
+        fill = f"document.querySelector('path.unit-{code}').getAttribute('fill')"
+        before = page.evaluate(fill)
+        on_server(fall_overdue, unit_code=code)
+        for _tick in range(50):  # the map re-reads its layers 2 s after a live update
+            if page.evaluate(fill) != before:
+                break
+            page.wait_for_timeout(200)
+        assert page.evaluate(fill) != before
 
 
 @pytest.fixture

@@ -513,6 +513,7 @@
     const band = layer && value ? layer.bands.find((b) => b.code === value.band) : null;
     const province = feature.properties.kind === "province";
     return {
+      className: "unit unit-" + feature.properties.code,
       color: province ? "#9db3c9" : "#3d6a94", weight: province ? 2.5 : 1, opacity: 0.9,
       fillColor: band ? band.color : "#0c1d30", fillOpacity: province ? 0 : (band ? 0.55 : 0.25),
     };
