@@ -1,6 +1,8 @@
 """Reads of field reports: scoped querysets, public views without personal data, wall figures."""
 
+import functools
 import math
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,6 +10,7 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
+    DateTimeField,
     DurationField,
     ExpressionWrapper,
     F,
@@ -18,11 +21,15 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from ioc import geo
+from ioc.models import ApiKey, User
+from ioc.roles import ADMIN, LEADER, OPERATOR
 from ioc.scope import Scope
 from reports.models import (
     FINISHED_STATUSES,
@@ -63,33 +70,65 @@ def _today_start():
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+# The one definition of the triage queue: what an operator still has to triage (received, new or
+# handed back by a unit) or to send on (accepted, no unit yet). The console's list and badge, the
+# queue API's count and the wall's "awaiting triage" figure all read it, so they cannot disagree.
+QUEUE_STATUSES = (Status.RECEIVED, Status.ACCEPTED)
+
+
+def awaiting_triage_q() -> Q:
+    return Q(status__in=QUEUE_STATUSES)
+
+
 # The reports behind each wall figure, for leaders' drill-down (codes match the panel's KPIs).
+# "handling" starts where the queue ends (assigned), so no report counts in both.
 FIGURES = {
-    "triage": lambda: Q(status=Status.RECEIVED),
-    "handling": lambda: Q(status__in=(Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)),
+    "triage": awaiting_triage_q,
+    "handling": lambda: Q(status__in=WORKING_STATUSES),
     "today": lambda: Q(received_at__gte=_today_start()),
     "overdue": lambda: overdue_q(),
     "urgent": lambda: Q(level=Level.URGENT, status__in=OPEN_STATUSES),
 }
 
 
-def triage_queue(queryset):
-    """Awaiting triage or assignment: urgent first, then the oldest."""
+def next_due():
+    """The deadline that matters now: the answer until there is one, then the resolution."""
+    return Case(
+        When(first_answered_at__isnull=True, then=F("response_due_at")),
+        default=F("resolution_due_at"),
+        output_field=DateTimeField(),
+    )
+
+
+def time_left_share(now=None):
+    """(due - now) / (due - start) of the deadline that matters now: 1 just received, 0 at the deadline,
+    negative once overdue; NULL without a deadline or with an empty window. The window starts where
+    the deadlines were computed from (receipt, or the reopening)."""
+    now = Value(now or timezone.now(), output_field=DateTimeField())
+    start = Coalesce("deadline_started_at", "received_at")
+    left = EpochSeconds(ExpressionWrapper(next_due() - now, output_field=DurationField()))
+    window = EpochSeconds(ExpressionWrapper(next_due() - start, output_field=DurationField()))
+    return ExpressionWrapper(left / NullIf(window, Value(0.0)), output_field=FloatField())
+
+
+def triage_queue(queryset, now=None):
+    """Awaiting triage or assignment (QUEUE_STATUSES), in the order it needs action: urgent first, then
+    the least time left as a share of its deadline window (none last), then the oldest; the id keeps
+    pages apart when all else is equal. The console's `order` repeats this rule for live arrivals."""
     urgent_first = Case(When(level=Level.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
     return (
-        queryset.filter(status__in=(Status.RECEIVED, Status.ACCEPTED))
-        .annotate(urgent_first=urgent_first)
-        .order_by("urgent_first", "received_at")
+        queryset.filter(awaiting_triage_q())
+        .annotate(urgent_first=urgent_first, time_left_share=time_left_share(now))
+        .order_by("urgent_first", F("time_left_share").asc(nulls_last=True), "received_at", "pk")
     )
 
 
 def unit_work(scope: Scope):
     """Reports assigned to a unit in scope and still being worked, the nearest deadline first."""
-    next_due = Case(When(first_answered_at__isnull=True, then=F("response_due_at")), default=F("resolution_due_at"))
     return (
         scope.filter(Report.objects.select_related("category", "unit", "assigned_unit"), "assigned_unit")
         .filter(status__in=WORKING_STATUSES)
-        .annotate(next_due=next_due)
+        .annotate(next_due=next_due())
         .order_by("next_due", "received_at")
     )
 
@@ -218,6 +257,7 @@ def report_live_state(report: Report) -> dict:
         "assigned_unit_name": report.assigned_unit.name if report.assigned_unit else None,
         "returned": report.returned,
         "received_at": _iso(report.received_at),
+        "deadline_started_at": _iso(report.deadline_started_at or report.received_at),
         "response_due_at": _iso(report.response_due_at),
         "resolution_due_at": _iso(report.resolution_due_at),
         "first_answered_at": _iso(report.first_answered_at),
@@ -266,19 +306,136 @@ def public_report(report: Report) -> dict:
         ],
         "timeline": [
             {
-                "action": e.action,
-                "label": e.get_action_display(),
-                "at": _iso(e.at),
-                "note": e.note,
-                "unit_name": e.unit.name if e.unit else None,
+                "action": row["event"].action,
+                "label": row["event"].get_action_display(),
+                "at": _iso(row["event"].at),
+                "actor": row["actor"],
+                "note": row["note"],
+                "unit_name": row["event"].unit.name if row["event"].unit else None,
             }
-            for e in report.events.filter(public=True).select_related("unit")
+            for row in timeline_in_words(
+                list(
+                    report.events.filter(public=True)
+                    .select_related("unit", "actor", "actor__home_unit")
+                    .prefetch_related("actor__groups")
+                ),
+                citizen=True,
+            )
         ],
     }
 
 
 def timeline(report: Report) -> list[ReportEvent]:
-    return list(report.events.select_related("unit", "actor"))
+    return list(report.events.select_related("unit", "actor", "actor__home_unit").prefetch_related("actor__groups"))
+
+
+# --- a timeline in people's words ---------------------------------------------------------------
+#
+# An event keeps what was true when it was written: `actor_label` (a username, "apikey:<name>" for a
+# machine, "Citizen"/"System" in the writer's language) and `note`. Both are put into words when read,
+# in the reader's language, so old rows read as well as new ones and nothing needs migrating: the
+# actor from the user's role and unit or the key's unit, and the notes the system writes itself
+# (SYSTEM_NOTES) recognised in any language and said again in the reader's (docs/reports.md).
+
+SYSTEM_NOTES = (
+    gettext_noop("Same problem as report %(code)s."),
+    gettext_noop("Overdue at %(unit)s; escalated to %(leaders)s."),
+    gettext_noop("Photo link sent with the request (not fetched): %(url)s"),
+    gettext_noop("The report was handled."),
+)
+# Labels the steps write for someone who is not a user, in whichever language was active.
+CITIZEN_LABEL, SYSTEM_LABEL = gettext_noop("Citizen"), gettext_noop("System")
+# A citizen's own steps, told to them as "You".
+CITIZEN_ACTIONS = (ReportEvent.Action.SUBMITTED, ReportEvent.Action.REOPENED, ReportEvent.Action.RATED)
+CAMERA_KEY_SCOPES = ("traffic:write",)
+
+
+@functools.cache
+def _note_patterns() -> list[tuple[str, re.Pattern]]:
+    """Each system note as a pattern per language it may have been written in."""
+    patterns = []
+    for message in SYSTEM_NOTES:
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                written = gettext(message)
+            pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(written))
+            patterns.append((message, re.compile(pattern, re.DOTALL)))
+    return patterns
+
+
+def _said_in(language_words: str, *messages: str) -> bool:
+    """Whether a stored label is one of `messages` in any of the languages."""
+    for message in messages:
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                if language_words == gettext(message):
+                    return True
+    return False
+
+
+def note_in_words(note: str) -> str:
+    """A note the system wrote, in the reader's language; a person's note as they wrote it."""
+    text = (note or "").strip()
+    if not text:
+        return note
+    for message, pattern in _note_patterns():
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        params = found.groupdict()
+        if "leaders" in params:  # usernames when written: the leaders' names to read
+            usernames = [u for u in params["leaders"].split(", ") if u != "-"]
+            names = {u.username: u.get_full_name() or u.username for u in User.objects.filter(username__in=usernames)}
+            params["leaders"] = ", ".join(names.get(u, u) for u in usernames) or "-"
+        return gettext(message) % params
+    return note
+
+
+def _key_words(key: ApiKey | None) -> str:
+    if key is None:
+        return _("Connected system")
+    if set(key.scopes) & set(CAMERA_KEY_SCOPES):
+        return _("%(unit)s camera system") % {"unit": key.unit.name}
+    return _("%(unit)s connected system") % {"unit": key.unit.name}
+
+
+def _person_words(user, event: ReportEvent, *, public: bool) -> str:
+    roles = {g.name for g in user.groups.all()} | ({ADMIN} if user.is_superuser else set())
+    name = user.get_full_name() or user.username
+    home = user.home_unit
+    if roles & {OPERATOR, ADMIN}:
+        centre = _("Operations Centre")
+        return centre if public else f"{name} · {centre}"
+    if LEADER in roles and home is not None:
+        return _("Leader of %(unit)s") % {"unit": home.name} if public else f"{name} · {home.name}"
+    unit = home or event.unit
+    return _("Staff of %(unit)s") % {"unit": unit.name} if unit is not None else _("Staff")
+
+
+def timeline_in_words(events: list[ReportEvent], *, citizen: bool = False) -> list[dict]:
+    """Who did each step and its note, in the reader's language. For the citizen (`citizen`), their own
+    steps are "You" and no official's name is given."""
+    names = {e.actor_label.removeprefix("apikey:") for e in events if e.actor_label.startswith("apikey:")}
+    keys = {}
+    for key in ApiKey.objects.filter(name__in=names).select_related("unit").order_by("revoked_at", "pk"):
+        keys.setdefault(key.name, key)  # an active key before a revoked one of the same name
+    rows = []
+    for event in events:
+        label = event.actor_label
+        if event.actor is not None:
+            who = _person_words(event.actor, event, public=citizen)
+        elif label.startswith("apikey:"):
+            who = _key_words(keys.get(label.removeprefix("apikey:")))
+        elif citizen and event.action in CITIZEN_ACTIONS and not _said_in(label, SYSTEM_LABEL):
+            who = _("You")
+        elif not label or _said_in(label, CITIZEN_LABEL):
+            who = _("Citizen")
+        elif _said_in(label, SYSTEM_LABEL):
+            who = _("System")
+        else:
+            who = label  # a user since deleted: the name they had
+        rows.append({"event": event, "actor": who, "note": note_in_words(event.note)})
+    return rows
 
 
 # --- wall figures -------------------------------------------------------------------------------
@@ -332,6 +489,7 @@ def wall_figures(scope: Scope) -> dict | None:
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     by_status = dict(reports.filter(status__in=OPEN_STATUSES).values_list("status").annotate(n=Count("id")).order_by())
     overdue = reports.filter(overdue_q(now)).count()
+    awaiting = sum(by_status.get(s, 0) for s in QUEUE_STATUSES)  # what the console's queue counts
     month = now - timedelta(days=30)
     median = reports.filter(received_at__gte=month, first_answered_at__isnull=False).aggregate(
         m=Median(_answer_seconds())
@@ -352,17 +510,15 @@ def wall_figures(scope: Scope) -> dict | None:
             {
                 "code": "triage",
                 "label": _("Awaiting triage"),
-                "value": by_status.get(Status.RECEIVED, 0),
+                "value": awaiting,
                 "unit": "",
-                "status": "warning" if by_status.get(Status.RECEIVED, 0) else "ok",
+                "status": "warning" if awaiting else "ok",
                 "link": _drilldown("triage"),
             },
             {
                 "code": "handling",
                 "label": _("Being handled"),
-                "value": sum(
-                    by_status.get(s, 0) for s in (Status.ACCEPTED, Status.ASSIGNED, Status.IN_PROGRESS, Status.ANSWERED)
-                ),
+                "value": sum(by_status.get(s, 0) for s in WORKING_STATUSES),
                 "unit": "",
                 "status": None,
                 "link": _drilldown("handling"),

@@ -30,6 +30,7 @@ LISTS = [
     "/api/v1/subsystems/",
     "/api/v1/reports/",
     "/api/v1/reports/queue/",
+    "/api/v1/reports/queue/?unit=26080&level=normal&channel=web&overdue=false",
     "/api/v1/reports/map/",
     "/api/v1/reports/workspace/",
     "/api/v1/traffic/cameras/",

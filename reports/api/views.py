@@ -22,7 +22,7 @@ from ioc.throttling import DEVICE_HEADER, device_token_issue
 from reports import selectors, services
 from reports.api import serializers as s
 from reports.limits import ReportSubmitThrottle, refusal_message, retry_after
-from reports.models import Category, Channel, Report
+from reports.models import Category, Channel, Level, Report
 
 SUBMIT_EXAMPLE = OpenApiExample(
     "A pothole in Long Khánh",
@@ -92,6 +92,48 @@ class ReportFilter(filters.FilterSet):
         except ValueError:
             raise ApiValidationError({"bbox": _("Use bbox=min_lon,min_lat,max_lon,max_lat.")}) from None
         return queryset.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
+
+
+def _by_code(model, message, **options):
+    """A choice among `model`'s codes: an unknown one is a 400 naming it, never an empty list."""
+    return filters.ModelChoiceFilter(
+        queryset=model.objects.all(), to_field_name="code", error_messages={"invalid_choice": message}, **options
+    )
+
+
+class QueueFilter(filters.FilterSet):
+    """The console's filters on the triage queue; each value is checked (a wrong one is a 400)."""
+
+    unit = _by_code(
+        Unit,
+        gettext_lazy("Unknown unit code."),
+        method="filter_unit",
+        label=gettext_lazy("Unit code (located in or assigned to its subtree)"),
+    )
+    category = _by_code(Category, gettext_lazy("Unknown category code."))
+    level = filters.ChoiceFilter(choices=Report._meta.get_field("level").choices)
+    channel = filters.ChoiceFilter(choices=Channel.choices)
+    overdue = filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_overdue")
+
+    class Meta:
+        model = Report
+        fields = ["unit", "category", "level", "channel", "overdue"]
+
+    def filter_unit(self, queryset, name, unit):
+        return queryset.filter(Q(unit__path__startswith=unit.path) | Q(assigned_unit__path__startswith=unit.path))
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = selectors.overdue_q()
+        return queryset.filter(overdue) if value == "true" else queryset.exclude(overdue)
+
+
+QUEUE_PARAMETERS = [
+    OpenApiParameter("unit", str, description=gettext_lazy("Unit code (located in or assigned to its subtree)")),
+    OpenApiParameter("category", str, description=gettext_lazy("Category code")),
+    OpenApiParameter("level", str, enum=Level.values),
+    OpenApiParameter("channel", str, enum=Channel.values),
+    OpenApiParameter("overdue", str, enum=["true", "false"]),
+]
 
 
 class SubmissionThrottled(Throttled):
@@ -231,11 +273,15 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     # --- staff --------------------------------------------------------------------------------
 
-    @extend_schema(responses=s.ReportListSerializer(many=True))
+    @extend_schema(responses=s.ReportListSerializer(many=True), parameters=QUEUE_PARAMETERS)
     @action(detail=False, methods=["get"])
     def queue(self, request):
-        """The operators' triage queue: reports awaiting triage, urgent first, then oldest."""
-        reports = selectors.triage_queue(self.get_queryset())
+        """The operators' triage queue, in pages with the true `count`: awaiting triage or assignment,
+        urgent first, then the least time left as a share of the deadline window, then the oldest."""
+        chosen = QueueFilter(request.query_params, queryset=self.get_queryset(), request=request)
+        if not chosen.is_valid():
+            raise ApiValidationError(chosen.errors)
+        reports = selectors.triage_queue(chosen.qs)
         page = self.paginate_queryset(reports)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -264,7 +310,10 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         # Where the operator would send it: the category's department, else the ward itself.
         data["suggested_unit"] = report.category.department.code if report.category.department_id else report.unit.code
         data["duplicate_of"] = report.duplicate_of_id
-        data["timeline"] = s.EventSerializer(selectors.timeline(report), many=True).data
+        data["timeline"] = [
+            dict(s.EventSerializer(row["event"]).data, actor_label=row["actor"], note=row["note"])
+            for row in selectors.timeline_in_words(selectors.timeline(report))
+        ]
         data["answers"] = selectors.public_report(report)["answers"]
         data["photos"] = [selectors.photo_url(p) for p in report.photos.all()]
         return Response(data)
