@@ -152,6 +152,8 @@ class CameraEvent(models.Model):
     zone = models.CharField(max_length=100, blank=True)
     snapshot_url = models.URLField(max_length=500, blank=True)
     snapshot = models.ImageField(upload_to=snapshot_path, blank=True)
+    # A video clip of the event on the vendor's recorder, when it keeps one (Frigate does).
+    clip_url = models.URLField(_("clip URL"), max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

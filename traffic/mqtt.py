@@ -150,6 +150,8 @@ def frigate_item(payload, *, camera_map: dict[str, str] | None = None, frigate_u
         item["score"] = score
     if frigate_url and after.get("has_snapshot") is True:
         item["snapshot_url"] = f"{frigate_url.rstrip('/')}/api/events/{event_id}/snapshot.jpg"
+    if frigate_url and after.get("has_clip") is True:
+        item["clip_url"] = f"{frigate_url.rstrip('/')}/api/events/{event_id}/clip.mp4"
     return item
 
 

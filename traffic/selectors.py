@@ -1,11 +1,13 @@
 """Reads of the camera platform: scoped querysets and the wall figures of subsystems 2 and 3."""
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ioc.scope import Scope
-from traffic.models import Camera, CameraEvent, Incident, Purpose
+from traffic.models import Camera, CameraEvent, CongestionLevel, Incident, Purpose
 
 OPEN = Incident.OPEN
 
@@ -19,6 +21,39 @@ def incidents_visible_to(scope: Scope):
     return scope.filter(
         Incident.objects.select_related("camera__unit", "kind", "unit", "dispatched_to"), "unit", "dispatched_to"
     )
+
+
+def in_working_order(incidents):
+    """The operator's order: most severe first, then the latest event first; ties by id so that a
+    list read twice (or paged) never swaps two rows."""
+    rank = Case(
+        When(severity="critical", then=Value(0)),
+        When(severity="warning", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return incidents.alias(severity_rank=rank).order_by("severity_rank", "-last_event_at", "-id")
+
+
+def kind_name(kind, language: str | None = None) -> str:
+    """The kind's name in the reader's language: the catalogue keeps Vietnamese and English."""
+    language = language or get_language() or "vi"
+    return kind.name_en if language.startswith("en") and kind.name_en else kind.name
+
+
+def _local(moment):
+    # One offset for every reader (API, live messages): the times sort and read as the city's clock.
+    return timezone.localtime(moment).isoformat() if moment else None
+
+
+def _hhmm(moment) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+def folded_line(count: int, name: str, first, last) -> str:
+    """ "12 × Ùn tắc giao thông, 02:10–02:28": how many, what, from when to when (local time)."""
+    span = _hhmm(first) if _hhmm(first) == _hhmm(last) else f"{_hhmm(first)}–{_hhmm(last)}"
+    return f"{count} × {name}, {span}"
 
 
 def _today():
@@ -184,7 +219,7 @@ def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
             "road": c.road,
             "last_event_at": c.last_event_at.isoformat() if c.last_event_at else None,
             "open_incident": {
-                "kind": latest[c.pk].kind.name,
+                "kind": kind_name(latest[c.pk].kind),
                 "severity": latest[c.pk].severity,
                 "count": latest[c.pk].event_count,
             }
@@ -196,24 +231,91 @@ def camera_map(scope: Scope, purpose: str | None = None) -> list[dict]:
 
 
 def incident_state(incident: Incident) -> dict:
-    """An incident's absolute state, as screens and the API show it and live messages carry it."""
+    """An incident's absolute state, as screens and the API show it and live messages carry it.
+
+    Names come in the request's language, and both languages under `kind_names`: a live message is
+    built once, for readers of either. `dispatch_unit` is the unit a dispatch goes to unless the
+    operator picks another: the one already sent, else the camera's own ward (never the province).
+    """
+    kind = incident.kind
+    dispatched = incident.dispatched_to if incident.dispatched_to_id else None
+    name = kind_name(kind)
     return {
         "id": incident.pk,
         "camera": incident.camera.code,
         "camera_name": incident.camera.name,
+        "road": incident.camera.road,
         "purpose": incident.camera.purpose,
-        "kind": incident.kind.code,
-        "kind_name": incident.kind.name,
+        "kind": kind.code,
+        "kind_name": name,
+        "kind_names": {"vi": kind.name, "en": kind.name_en or kind.name},
         "severity": incident.severity,
         "status": incident.status,
         "status_label": incident.get_status_display(),
         "unit": incident.unit.code if incident.unit_id else None,
-        "unit_name": incident.camera.unit.name,
+        "unit_name": incident.unit.name if incident.unit_id else incident.camera.unit.name,
         "event_count": incident.event_count,
-        "first_event_at": incident.first_event_at.isoformat(),
-        "last_event_at": incident.last_event_at.isoformat(),
+        "first_event_at": _local(incident.first_event_at),
+        "last_event_at": _local(incident.last_event_at),
+        "summary": folded_line(incident.event_count, name, incident.first_event_at, incident.last_event_at),
         "congestion_level": incident.congestion_level,
-        "dispatched_to": incident.dispatched_to.code if incident.dispatched_to_id else None,
+        "congestion_label": incident.get_congestion_level_display() if incident.congestion_level else "",
+        "dispatched_to": dispatched.code if dispatched else None,
+        "dispatched_to_name": dispatched.name if dispatched else None,
+        "dispatch_unit": dispatched.code if dispatched else incident.unit.code,
+        "dispatch_unit_name": dispatched.name if dispatched else incident.unit.name,
         "latitude": incident.camera.latitude,
         "longitude": incident.camera.longitude,
     }
+
+
+def _media(event) -> str | None:
+    if event.snapshot:
+        return reverse("traffic:snapshot", args=[event.pk])
+    return event.snapshot_url or None
+
+
+def incident_detail(incident: Incident, latest: int = 20) -> dict:
+    """An incident with its latest events (snapshot, clip) and its events folded by level: one line
+    per congestion level (or one for the kind), never the same line repeated per event."""
+    events = list(incident.events.order_by("-occurred_at", "-id")[:latest])
+    data = incident_state(incident)
+    data["note"] = incident.note
+    data["events"] = [
+        {
+            "id": e.pk,
+            "occurred_at": _local(e.occurred_at),
+            "plate": e.plate,
+            "speed_kmh": e.speed_kmh,
+            "congestion_level": e.congestion_level,
+            "congestion_label": e.get_congestion_level_display() if e.congestion_level else "",
+            "score": e.score,
+            "snapshot": _media(e),
+            "clip_url": e.clip_url or None,
+        }
+        for e in events
+    ]
+    data["snapshot"] = next((e["snapshot"] for e in data["events"] if e["snapshot"]), None)
+    data["clip_url"] = next((e["clip_url"] for e in data["events"] if e["clip_url"]), None)
+    labels = dict(CongestionLevel.choices)
+    groups = (
+        incident.events.order_by()
+        .values("congestion_level")
+        .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
+        .order_by("-last", "congestion_level")
+    )
+    data["folded"] = []
+    for g in groups:
+        level = g["congestion_level"]
+        label = f"{data['kind_name']} ({labels[level]})" if level in labels else data["kind_name"]
+        data["folded"].append(
+            {
+                "count": g["n"],
+                "label": label,
+                "congestion_level": level,
+                "first": _local(g["first"]),
+                "last": _local(g["last"]),
+                "line": folded_line(g["n"], label, g["first"], g["last"]),
+            }
+        )
+    return data

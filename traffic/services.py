@@ -4,6 +4,7 @@ operator's incident workflow. One transaction each; live updates after commit.""
 import math
 from collections import defaultdict
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -71,6 +72,11 @@ def _number(item, field, low, high, errors, integer=False):
     return int(value) if integer else float(value)
 
 
+def _web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not any(c.isspace() for c in value)
+
+
 def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
     """Check one event as sent by a vendor system; raise ItemError with per-field messages."""
     if not isinstance(item, dict):
@@ -90,12 +96,15 @@ def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
         "plate": text_field(item, "plate", 20, errors).upper(),
         "zone": text_field(item, "zone", 100, errors),
         "snapshot_url": text_field(item, "snapshot_url", 500, errors),
+        "clip_url": text_field(item, "clip_url", 500, errors),
         "speed_kmh": _number(item, "speed_kmh", 0, 400, errors),
         "vehicle_count": _number(item, "vehicle_count", 0, 1_000_000, errors, integer=True),
         "score": _number(item, "score", 0, 1, errors),
     }
-    if parsed["snapshot_url"] and not parsed["snapshot_url"].startswith(("http://", "https://")):
-        errors["snapshot_url"] = _("Must be an http(s) URL.")
+    for field in ("snapshot_url", "clip_url"):
+        # Operators' browsers open these: nothing but a web address (no javascript: or file:).
+        if parsed[field] and not _web_url(parsed[field]):
+            errors[field] = _("Must be an http(s) URL.")
     level = item.get("congestion_level") or ""
     avg, free = _number(item, "avg_speed_kmh", 0, 400, errors), _number(item, "free_flow_kmh", 1, 400, errors)
     if level and level not in CongestionLevel.values:
@@ -177,6 +186,7 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
                 score=p["score"],
                 zone=p["zone"],
                 snapshot_url=p["snapshot_url"],
+                clip_url=p["clip_url"],
                 data=p["data"],
             )
             if snapshot is not None:

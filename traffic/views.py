@@ -13,7 +13,8 @@ from traffic.models import CameraEvent
 def cameras(request):
     """Camera incidents: acknowledge, dispatch a unit, resolve or mark as a false alarm, live."""
     require_role(request, OPERATOR, ADMIN, LEADER, UNIT_STAFF)
-    return staff_page(request, "traffic/cameras.html", "cameras")
+    # map: the page draws the camera over its ward's outline with the site's own Leaflet.
+    return staff_page(request, "traffic/cameras.html", "cameras", map=True)
 
 
 def snapshot(request, event_id: int):

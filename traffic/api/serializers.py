@@ -22,6 +22,9 @@ class CameraEventItemSerializer(serializers.Serializer):
     plate = serializers.CharField(max_length=20, required=False, allow_blank=True)
     zone = serializers.CharField(max_length=100, required=False, allow_blank=True)
     snapshot_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
+    clip_url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, help_text=_("A video clip of the event (http or https).")
+    )
     speed_kmh = serializers.FloatField(min_value=0, max_value=400, required=False, allow_null=True)
     vehicle_count = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False, allow_null=True)
     score = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
@@ -111,5 +114,6 @@ class EventSerializer(serializers.ModelSerializer):
             "score",
             "zone",
             "snapshot_url",
+            "clip_url",
             "incident",
         ]

@@ -1,5 +1,4 @@
 from django.shortcuts import get_object_or_404
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
@@ -136,7 +135,9 @@ class IncidentFilter(filters.FilterSet):
 
 class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
     key_scopes = {"list": "traffic:read", "retrieve": "traffic:read"}
-    """Camera incidents: folded events an operator acknowledges, dispatches and closes."""
+    """Camera incidents: folded events an operator acknowledges, dispatches and closes.
+
+    Most severe first, then the latest event first, ties by id (newest first)."""
 
     queryset = Incident.objects.select_related("camera__unit", "kind", "unit", "dispatched_to")
     scope_fields = ("unit", "dispatched_to")
@@ -145,25 +146,12 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     serializer_class = IncidentSerializer
 
+    def get_queryset(self):
+        return selectors.in_working_order(super().get_queryset())
+
     def retrieve(self, request, pk=None):
-        """An incident with its latest events and their snapshots."""
-        incident = get_object_or_404(self.get_queryset(), pk=pk)
-        events = incident.events.order_by("-occurred_at")[:20]
-        data = selectors.incident_state(incident)
-        data["note"] = incident.note
-        data["events"] = [
-            {
-                "id": e.pk,
-                "occurred_at": e.occurred_at.isoformat(),
-                "plate": e.plate,
-                "speed_kmh": e.speed_kmh,
-                "congestion_level": e.congestion_level,
-                "score": e.score,
-                "snapshot": reverse("traffic:snapshot", args=[e.pk]) if e.snapshot else e.snapshot_url or None,
-            }
-            for e in events
-        ]
-        return Response(data)
+        """An incident with its latest events (snapshots, clips) and its events folded by level."""
+        return Response(selectors.incident_detail(get_object_or_404(self.get_queryset(), pk=pk)))
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])
