@@ -198,3 +198,15 @@ def test_a_live_message_carries_both_names_and_the_default_unit(cameras, city): 
     state = incident_state(Incident.objects.select_related("camera__unit", "kind", "unit").get())
     assert state["kind_names"] == {"vi": "Tai nạn giao thông", "en": "Accident"}
     assert state["dispatch_unit"] == "26080"
+
+
+def test_the_demo_feed_draws_a_snapshot_marked_demo():
+    import io
+    import random
+
+    from PIL import Image
+
+    from traffic.demo import demo_frame
+
+    frame = Image.open(io.BytesIO(demo_frame(random.Random(1), "LK-QL1A-01", "accident").read()))
+    assert frame.format == "JPEG" and frame.size == (640, 360)

@@ -15,6 +15,8 @@ POST /api/v1/traffic/events/ takes too:
 - security cameras: crowds and loitering now and then, intrusion at night, rarely fire or smoke;
 - every few minutes a storm, 300 events in a few seconds from one camera, which the platform
   folds into one incident and turns into a few coalesced screen updates;
+- incidents' events (accidents, congestion, security) come with a drawn snapshot marked DEMO, so
+  the incidents page has something to show; violations and counts have none, as records;
 - now and then one camera goes silent for longer than its offline limit, so that the health
   sweep (Celery beat, every minute) marks it offline; it comes back by itself later.
 
@@ -22,6 +24,7 @@ POST /api/v1/traffic/events/ takes too:
 for the sweep to notice).
 """
 
+import io
 import itertools
 import logging
 import math
@@ -34,7 +37,9 @@ from datetime import datetime, timedelta
 from datetime import time as clock
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFont
 
 from ioc.feeds import DemoDataMissing, Feed
 from ioc.models import Unit
@@ -221,6 +226,36 @@ def plate(rng: random.Random, vehicle: str, road: str = "") -> str:
     return f"{province}{series}-{rng.randint(0, 999):03d}.{rng.randint(0, 99):02d}"
 
 
+def demo_frame(rng: random.Random, camera: str, kind: str) -> ContentFile:
+    """A small drawn frame standing in for a camera's snapshot: a road, a few vehicles, the detection
+    box, and DEMO with the camera and the time written on it, so nobody takes it for a real one."""
+    width, height = 640, 360
+    image = Image.new("RGB", (width, height), (70, 84, 98))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(250, 110), (390, 110), (width, height), (0, height)], fill=(48, 50, 54))
+    for lane in (0.35, 0.65):
+        top, bottom = 250 + 140 * lane, width * lane
+        draw.line([(top, 112), (bottom, height)], fill=(220, 220, 200), width=3)
+    many = 14 if kind == "congestion" else 4
+    for _n in range(many):
+        y = rng.uniform(130, 320)
+        spread = (y - 110) / (height - 110)
+        x = 320 + rng.uniform(-0.45, 0.45) * (140 + 500 * spread)
+        w, h = 18 + 50 * spread, 12 + 30 * spread
+        colour = rng.choice([(200, 40, 40), (230, 230, 230), (40, 90, 180), (30, 30, 30), (220, 180, 40)])
+        draw.rectangle([x - w / 2, y - h / 2, x + w / 2, y + h / 2], fill=colour)
+    box = (rng.uniform(150, 380), rng.uniform(160, 230))
+    draw.rectangle([box[0], box[1], box[0] + 120, box[1] + 80], outline=(255, 60, 60), width=3)
+    font = ImageFont.load_default(size=20)
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+    draw.rectangle([0, 0, width, 30], fill=(0, 0, 0))
+    draw.text((8, 5), f"DEMO  {camera}  {stamp}", fill=(255, 255, 255), font=font)
+    draw.text((box[0], box[1] - 24), kind, fill=(255, 90, 90), font=font)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return ContentFile(out.getvalue(), name=f"demo-{camera}-{int(time.time() * 1000)}.jpg")
+
+
 @dataclass(frozen=True)
 class DemoCamera:
     code: str
@@ -342,8 +377,10 @@ class TrafficFeed(Feed):
             **fields,
         }
 
-    def ingest(self, items: list[dict]) -> list[dict]:
-        results = services.ingest_events(source=SOURCE, items=items, scope=EVERYTHING)
+    def ingest(self, items: list[dict], snapshot: bool = False) -> list[dict]:
+        """Send items as the vendor would; `snapshot`: a drawn frame with the first one (an incident's)."""
+        frames = {0: demo_frame(self.rng, items[0]["camera"], items[0]["kind"])} if snapshot and items else None
+        results = services.ingest_events(source=SOURCE, items=items, scope=EVERYTHING, snapshots=frames)
         for item, result in zip(items, results, strict=True):
             if result["status"] in ("created", "accepted"):
                 self.sent[item["kind"]] += 1
@@ -494,7 +531,7 @@ class TrafficFeed(Feed):
             data={"queue_length_m": round((1 - share) * self.rng.uniform(300, 900)), "cause": queue.cause},
         )
         try:
-            self.ingest([item])
+            self.ingest([item], snapshot=True)
         except Exception:
             self.queues.pop(camera.code, None)  # a failed step ends the queue: the camera may start another
             raise
@@ -521,7 +558,8 @@ class TrafficFeed(Feed):
                             "direction": rng.choice(camera.profile.directions),
                         },
                     )
-                ]
+                ],
+                snapshot=True,
             )
             self.say(f"accident at {camera.code}: {' and '.join(involved)}")
             if camera.code not in self.queues and rng.random() < 0.7:
@@ -542,7 +580,8 @@ class TrafficFeed(Feed):
                 "intrusion": lambda: {"people": rng.randint(1, 3)},
             }[kind]()
             zone = rng.choice(SECURITY_ZONES.get(camera.code, DEFAULT_ZONES))
-            self.ingest([self.item(camera, kind, score=round(rng.uniform(0.7, 0.97), 2), zone=zone, data=data)])
+            item = self.item(camera, kind, score=round(rng.uniform(0.7, 0.97), 2), zone=zone, data=data)
+            self.ingest([item], snapshot=True)
             self.say(f"{kind} at {camera.code} ({zone})")
         return self._pause_per_hour(SECURITY_EVENTS_PER_HOUR)
 
@@ -552,7 +591,8 @@ class TrafficFeed(Feed):
             camera = self.rng.choice(cameras)
             zone = self.rng.choice(SECURITY_ZONES.get(camera.code, DEFAULT_ZONES))
             self.ingest(
-                [self.item(camera, "fire_smoke", score=round(self.rng.uniform(0.8, 0.98), 2), zone=zone, data={})]
+                [self.item(camera, "fire_smoke", score=round(self.rng.uniform(0.8, 0.98), 2), zone=zone, data={})],
+                snapshot=True,
             )
             self.say(f"fire or smoke at {camera.code} ({zone})")
         return self._pause_per_hour(FIRES_PER_HOUR)
