@@ -63,16 +63,39 @@
   //   onSelect(id): as the selection changes; onRender(items): after the list is drawn
   //   onStep(data): after a step succeeded; loadDetail: false when the list item is the detail;
   //   autoSelect: false to leave nothing selected until the person moves
+  //   afterStep: "next" to select the item that was below one leaving the list (acted on here or
+  //     elsewhere), instead of the first
+  //   pageSize: read the list in pages of the server's order (`order` must repeat it); `count` then
+  //     shows the server's true count, `more` (a button) says how many are not shown yet and loads
+  //     them, as does moving down to the end. listUrl may be a function (filters) returning the URL
+  //   reloadOnLive may be a function, asked at each message
   function screen(options) {
-    const state = { items: new Map(), selected: null, detail: null };
+    const state = { items: new Map(), selected: null, detail: null, total: 0, wanted: options.pageSize || 0, order: [] };
     const listNode = options.list;
+    const paged = Boolean(options.pageSize);
+    const reloads = () => (typeof options.reloadOnLive === "function" ? options.reloadOnLive() : options.reloadOnLive);
+    const listUrl = () => (typeof options.listUrl === "function" ? options.listUrl() : options.listUrl);
+    const MAX_PAGE = 1000;  // the API's largest page (ioc/api/pagination.py)
 
     function ordered() { return [...state.items.values()].sort(options.order); }
+    function rest() { return Math.max(0, state.total - state.items.size); }
+
+    // The item to select when the selected one has left: the one that was below it, else above it.
+    function neighbour(gone) {
+      const at = state.order.indexOf(gone);
+      if (at < 0) return null;
+      const below = state.order.slice(at + 1).find((id) => state.items.has(id));
+      return below !== undefined ? below : [...state.order.slice(0, at)].reverse().find((id) => state.items.has(id)) ?? null;
+    }
 
     function render() {
       const items = ordered();
       listNode.replaceChildren();
-      if (options.count) options.count.textContent = items.length;
+      if (options.count) options.count.textContent = paged ? state.total : items.length;
+      if (options.more) {
+        options.more.hidden = !paged || !rest();
+        options.more.textContent = T.more.replace("%s", rest());
+      }
       if (!items.length) listNode.appendChild(el("li", "empty", options.empty));
       for (const item of items) {
         const node = el("li", options.itemClass || "queue-item");
@@ -85,16 +108,67 @@
         listNode.appendChild(node);
       }
       const first = items.length && options.autoSelect !== false ? items[0].id : null;
-      if (state.selected && !state.items.has(state.selected)) select(first);
-      else if (!state.selected && first) select(first);
+      if (state.selected && !state.items.has(state.selected)) {
+        const next = options.afterStep === "next" ? neighbour(state.selected) : null;
+        select(next !== null ? next : first);
+      } else if (!state.selected && first) select(first);
+      state.order = items.map((item) => item.id);
       if (options.onRender) options.onRender(items);
     }
 
+    function pageUrl(limit, offset) {
+      const url = listUrl();
+      return url + (url.includes("?") ? "&" : "?") + "limit=" + limit + "&offset=" + offset;
+    }
+
+    // The list as the server orders it: every page read so far, read again from the top, so an item
+    // that moved between pages is neither lost nor shown twice.
+    let reading = null;
     async function load() {
-      const response = await api("GET", options.listUrl);
-      if (!response.ok) return;
-      state.items = new Map(response.data.results.map((item) => [item.id, item]));
+      if (!paged) {
+        const response = await api("GET", listUrl());
+        if (!response.ok) return;
+        state.items = new Map(response.data.results.map((item) => [item.id, item]));
+        render();
+        return;
+      }
+      const wanted = state.wanted;
+      const read = (async () => {
+        const items = [];
+        let total = 0;
+        for (let offset = 0; offset < wanted; offset += MAX_PAGE) {
+          const response = await api("GET", pageUrl(Math.min(MAX_PAGE, wanted - offset), offset));
+          if (!response.ok) return null;
+          items.push(...response.data.results);
+          total = response.data.count;
+          if (!response.data.next) break;
+        }
+        return { items, total };
+      })();
+      reading = read;
+      const got = await read;
+      if (!got || reading !== read) return;  // a newer read (another filter, a page more) wins
+      state.items = new Map(got.items.map((item) => [item.id, item]));
+      state.total = got.total;
       render();
+    }
+
+    async function loadMore() {
+      if (!paged || !rest() || state.loadingMore) return;
+      state.loadingMore = true;
+      state.wanted = state.items.size + options.pageSize;
+      try { await load(); } finally { state.loadingMore = false; }
+    }
+
+    // Start again from the first page (the filters changed).
+    function reset() { state.wanted = options.pageSize || 0; state.items = new Map(); state.total = 0; state.order = []; }
+
+    if (options.more) {
+      options.more.hidden = true;
+      options.more.addEventListener("click", loadMore);
+      if (window.IntersectionObserver) {  // scrolled down to it: the next page, without a click
+        new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) loadMore(); }).observe(options.more);
+      }
     }
 
     async function select(id) {
@@ -111,9 +185,14 @@
       options.renderDetail(state.detail);
     }
 
-    function move(delta) {
-      const ids = ordered().map((item) => item.id);
+    async function move(delta) {
+      let ids = ordered().map((item) => item.id);
       if (!ids.length) return;
+      const at = ids.indexOf(state.selected);
+      if (delta > 0 && paged && rest() && at + delta >= ids.length - 5) {  // near the end: read on
+        const loading = loadMore();
+        if (at + delta >= ids.length) { await loading; ids = ordered().map((item) => item.id); }
+      }
       select(ids[Math.max(0, Math.min(ids.length - 1, ids.indexOf(state.selected) + delta))]);
     }
 
@@ -131,31 +210,41 @@
         return false;
       }
       if (options.status) flash(options.status, T.done + ": " + (options.describe ? options.describe(response.data) : ""), "ok");
-      if (options.reloadOnLive) await load(); else apply({ type: options.liveType, data: response.data });
+      if (reloads()) await load(); else apply({ type: options.liveType, data: response.data });
       if (state.selected === id && state.items.has(id)) select(id);
       if (options.onStep) options.onStep(response.data);
       return true;
     }
 
     let reloadTimer = null;
-    function apply(message) {
-      if (message.type !== options.liveType) return;
-      if (options.reloadOnLive) {
-        clearTimeout(reloadTimer);
-        reloadTimer = setTimeout(async () => {
-          await load();
-          if (state.selected === message.data.id && state.items.has(message.data.id)) select(message.data.id);
-        }, 300);
-        return;
-      }
-      const item = message.data;
-      const known = state.items.has(item.id);
-      if (options.keep(item)) state.items.set(item.id, item); else state.items.delete(item.id);
-      render();
-      if (!known && options.keep(item) && options.onArrival) options.onArrival(item);
+    function reloadSoon(id) {
+      clearTimeout(reloadTimer);
+      reloadTimer = setTimeout(async () => {
+        await load();
+        if (id !== undefined && state.selected === id && state.items.has(id)) select(id);
+      }, 300);
     }
 
-    return { state, load, render, select, move, step, apply, ordered };
+    function apply(message) {
+      if (message.type !== options.liveType) return;
+      if (reloads()) { reloadSoon(message.data.id); return; }
+      const item = message.data;
+      const known = state.items.has(item.id);
+      const kept = options.keep(item);
+      if (paged && !known && rest()) {
+        // Not among the pages read: whether it belongs to them, or was on a later page and has now
+        // left, only the server can tell (its order and its count).
+        reloadSoon();
+        if (kept && options.onArrival) options.onArrival(item);
+        return;
+      }
+      if (kept) state.items.set(item.id, item); else state.items.delete(item.id);
+      if (paged) state.total += (kept && !known ? 1 : 0) - (!kept && known ? 1 : 0);
+      render();
+      if (!known && kept && options.onArrival) options.onArrival(item);
+    }
+
+    return { state, load, loadMore, reset, render, select, move, step, apply, ordered };
   }
 
   // One keyboard map per page. Letters work in either case (hints show capitals); keys typed in a

@@ -1,7 +1,8 @@
 // The operator's console: the triage queue and the open alerts, live, worked from the keyboard.
-//   j/k or arrows: move · a: accept · 1/2/3: accept as urgent/complex/normal · g: assign to the
-//   suggested unit · u: choose another unit · r: reject · d: duplicate of a suggestion
-//   n/p: next/previous alert · e: acknowledge · x: resolve · Esc: cancel · ?: help
+//   j/k or arrows: move (the next page loads on the way down) · a: accept · 1/2/3: accept as
+//   urgent/complex/normal · g: assign to the suggested unit · u: choose another unit · r: reject
+//   d: duplicate of a suggestion · n/p: next/previous alert · e: acknowledge · x: resolve
+//   Esc: cancel · ?: help. After a step the report below the one acted on is selected.
 (function () {
   "use strict";
   const { config, T, el, when, flash, keyHint, screen, keys, connect } = window.IOC.staff;
@@ -11,17 +12,36 @@
   const status = document.getElementById("console-status");
   const unitSelect = document.getElementById("assign-unit");
   const prompt = document.getElementById("prompt");
-  const QUEUED = ["received", "accepted"];
+  const QUEUED = ["received", "accepted"];  // reports.selectors.QUEUE_STATUSES
+  const PAGE = 100;
+  const filters = document.getElementById("queue-filters");
   let suggestions = [];
 
-  const urgentFirst = (a, b) => (a.level === "urgent" ? 0 : 1) - (b.level === "urgent" ? 0 : 1) ||
-    a.received_at.localeCompare(b.received_at);
+  // The server's order (reports.selectors.triage_queue), for the reports that arrive live: urgent
+  // first, then the least share of the deadline window left (none last), then the oldest, then the id.
+  function needsActionFirst(a, b) {
+    const now = Date.now();
+    const share = (r) => { const s = reports.timeLeftShare(r, now); return s === null ? Infinity : s; };
+    return (a.level === "urgent" ? 0 : 1) - (b.level === "urgent" ? 0 : 1) ||
+      share(a) - share(b) || a.received_at.localeCompare(b.received_at) || a.id - b.id;
+  }
+
+  // The chosen filters as the API's query (it checks them); none chosen: the whole queue.
+  function filterQuery() {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(filters)) if (value) query.set(name, value);
+    return query.toString();
+  }
+  const filtered = () => filterQuery() !== "";
 
   const queue = screen({
     list: document.getElementById("queue"), count: document.getElementById("queue-count"), status,
-    empty: T.queueEmpty, listUrl: config.queueUrl, itemUrl: reports.reportUrl,
+    more: document.getElementById("queue-more"), pageSize: PAGE, afterStep: "next",
+    empty: T.queueEmpty, listUrl: () => config.queueUrl + (filtered() ? "?" + filterQuery() : ""), itemUrl: reports.reportUrl,
     stepUrl: (id, name) => reports.reportUrl(id) + name + "/",
-    order: urgentFirst, keep: (report) => QUEUED.includes(report.status), liveType: "reports.report.updated",
+    // With filters on, whether a report still belongs is the server's to say (unit subtree, channel).
+    reloadOnLive: filtered,
+    order: needsActionFirst, keep: (report) => QUEUED.includes(report.status), liveType: "reports.report.updated",
     describe: reports.describe,
     renderItem: (report, node) => reports.renderItem(report, node, report.unit_name +
       (report.status === "accepted" ? " · " + T.toAssign : "") + (report.returned ? " · " + T.returned : "")),
@@ -84,16 +104,34 @@
     return option ? option.textContent : code;
   }
 
+  function addOptions(select, rows) {
+    for (const row of rows) {
+      const option = el("option", "", row.name);
+      option.value = row.code;
+      select.appendChild(option);
+    }
+  }
+
   async function loadUnits() {
     const response = await api("GET", config.unitsUrl);
     if (!response.ok) return;
     unitSelect.replaceChildren();
-    for (const unit of response.data.results) {
-      const option = el("option", "", unit.name);
-      option.value = unit.code;
-      unitSelect.appendChild(option);
-    }
+    addOptions(unitSelect, response.data.results);
+    addOptions(filters.elements.unit, response.data.results);
   }
+
+  async function loadCategories() {
+    const response = await api("GET", config.categoriesUrl);
+    if (response.ok) addOptions(filters.elements.category, response.data);
+  }
+
+  // A filter changed: the queue from its first page; the keys go back to the list.
+  filters.addEventListener("change", (event) => {
+    queue.reset();
+    queue.load();
+    if (event.target.blur) event.target.blur();
+  });
+  filters.addEventListener("submit", (event) => event.preventDefault());
 
   function ask(label, value, onConfirm) {
     prompt.hidden = false;
@@ -150,7 +188,11 @@
     e: () => alerts.step("acknowledge"), x: () => alerts.step("resolve"),
     "?": () => { const help = document.getElementById("help"); help.hidden = !help.hidden; },
   }, (event) => {
-    if (event.key === "Escape") { closePrompt(); unitSelect.blur(); return true; }
+    if (event.key === "Escape") {
+      closePrompt(); unitSelect.blur();
+      if (filters.contains(event.target)) event.target.blur();
+      return true;
+    }
     if (event.target === unitSelect && event.key === "Enter") {
       event.preventDefault(); unitSelect.blur(); queue.step("assign", { unit: unitSelect.value }); return true;
     }
@@ -159,4 +201,5 @@
 
   connect(queue, alerts);
   loadUnits();
+  loadCategories();
 })();

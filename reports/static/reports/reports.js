@@ -10,13 +10,28 @@
     return report.first_answered_at ? report.resolution_due_at : report.response_due_at;
   }
 
-  // "2 h 10 min left" coloured by the share of the window left; "overdue 15 min" in red.
+  // The share of the deadline window still left: 1 just received, 0 at the deadline, below 0 once
+  // overdue; null without a deadline. The queue API orders by the same figure (reports.selectors).
+  function timeLeftShare(report, now) {
+    const due = nextDeadline(report);
+    if (!due) return null;
+    const end = new Date(due).getTime();
+    const span = end - new Date(report.deadline_started_at || report.received_at).getTime();
+    return span ? (end - (now || Date.now())) / span : null;
+  }
+
+  // "2 h 10 min left" after a bar as long as the share of the window left, both coloured by it, so
+  // a list reads at a glance; "overdue 15 min" in red.
   function countdown(report) {
     const due = nextDeadline(report);
     const node = el("span", "countdown");
     if (!due) return node;
     node.dataset.due = due;
-    node.dataset.start = report.received_at;
+    node.dataset.start = report.deadline_started_at || report.received_at;
+    const bar = el("span", "share");
+    bar.setAttribute("aria-hidden", "true");
+    bar.appendChild(el("i"));
+    node.append(bar, el("span", "left"));
     refreshCountdown(node);
     return node;
   }
@@ -27,8 +42,9 @@
     const left = due - Date.now();
     const share = (due - start) > 0 ? left / (due - start) : 0;
     node.dataset.state = left < 0 ? "overdue" : share < 0.25 ? "soon" : share < 0.5 ? "half" : "ok";
-    node.textContent = left < 0 ? T.overdueBy + " " + duration(left) : T.left.replace("%s", duration(left));
-    node.title = T.due + " " + when(node.dataset.due);
+    node.querySelector(".share i").style.width = Math.round(100 * Math.max(0, Math.min(1, share))) + "%";
+    node.querySelector(".left").textContent = left < 0 ? T.overdueBy + " " + duration(left) : T.left.replace("%s", duration(left));
+    node.title = T.due + " " + when(node.dataset.due) + " · " + T.shareLeft.replace("%s", Math.max(0, Math.round(100 * share)) + "%");
   }
   setInterval(() => document.querySelectorAll(".countdown[data-due]").forEach(refreshCountdown), 15000);
 
@@ -105,5 +121,5 @@
   const reportUrl = (id) => window.IOC.staff.config.reportUrl.replace("__id__", id);
   const describe = (report) => report.tracking_code + " → " + report.status_label;
 
-  window.IOC.reports = { nextDeadline, countdown, levelBadge, renderItem, renderDetail, reportUrl, describe };
+  window.IOC.reports = { nextDeadline, timeLeftShare, countdown, levelBadge, renderItem, renderDetail, reportUrl, describe };
 })();
