@@ -3,9 +3,11 @@
 import math
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ioc.errors import ValidationError
+from ioc.models import Unit
 
 EARTH_RADIUS_M = 6_371_000
 TERRITORIAL_KINDS = ("ward", "commune", "special_zone", "district")
@@ -34,7 +36,21 @@ def check_in_service_area(lat, lon) -> None:
         return
     min_lat, min_lon, max_lat, max_lon = settings.IOC_SERVICE_AREA
     if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
-        raise ValidationError({"location": _("This location is outside the area this center serves.")})
+        message = _("This location is outside the area this center serves.")
+        area = service_area_name()
+        if area:  # which area, so a citizen who is just across the border knows where to turn
+            message += " " + _("It serves %(area)s.") % {"area": area}
+        raise ValidationError({"location": message})
+
+
+def service_area_name() -> str:
+    """The name of the area served: the root unit's (the province), in the page's language; empty
+    when there is no single root."""
+    roots = list(Unit.objects.filter(parent__isnull=True).only("name", "name_en")[:2])
+    if len(roots) != 1:
+        return ""
+    root = roots[0]
+    return root.name_en if (get_language() or "").startswith("en") and root.name_en else root.name
 
 
 def _rings(geometry: dict) -> list[list[list[list[float]]]]:

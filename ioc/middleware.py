@@ -3,6 +3,7 @@ import logging
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 
 from ioc.clientaddr import client_address
 
@@ -10,8 +11,10 @@ from ioc.clientaddr import client_address
 class LanguageMiddleware:
     """Vietnamese unless the person chose another language (the language cookie).
 
-    The browser's Accept-Language is ignored on purpose: command-centre screens and office PCs
-    often run an English system, yet the people in front of them expect Vietnamese.
+    Staff screens ignore the browser's Accept-Language on purpose: command-centre screens and office
+    PCs often run an English system, yet the people in front of them expect Vietnamese. Pages for the
+    public (views marked with `browser_language`) follow Accept-Language until the person chooses:
+    a visitor's phone set to English is a better guess than Vietnamese. The cookie wins once set.
     """
 
     def __init__(self, get_response):
@@ -24,8 +27,30 @@ class LanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
-        response.headers.setdefault("Content-Language", language)
+        if getattr(request, "_language_from_browser", False):
+            # Caches keep one copy per language asked for (and per cookie, which may override it).
+            patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "browser_language", False):
+            return None
+        request._language_from_browser = True
+        if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) in self.supported:
+            return None
+        language = translation.get_language_from_request(request)
+        if language in self.supported:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return None
+
+
+def browser_language(view):
+    """Mark a public page: its language follows the browser's Accept-Language until the person
+    chooses one (LanguageMiddleware)."""
+    view.browser_language = True
+    return view
 
 
 _client = contextvars.ContextVar("ioc_client_address", default=None)

@@ -8,6 +8,8 @@ from ioc.api import views as api_views
 
 # An uncaught error: a database that is away is a 503 to retry, in the called API's shape (ioc.outage).
 handler500 = "ioc.outage.server_error"
+# A page the role may not open: the site's frame and the way to the person's own screen (ioc.views).
+handler403 = "ioc.views.forbidden"
 
 urlpatterns = [
     path("home/", views.home, name="home"),
@@ -17,6 +19,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
@@ -6,28 +7,73 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 
-from ioc import bus, registry, selectors, services
+from ioc import bus, outage, registry, selectors, services
 from ioc.clientaddr import client_address, in_networks
 from ioc.errors import ValidationError
 from ioc.models import WallPlaylist, WorkerHeartbeat
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 
 
+def home_screen(user) -> str | None:
+    """The URL name of a person's own screen: the wall for leaders, else the one an app names as the
+    landing screen for a role the person has (NavEntry.home_for); None for the plain home page."""
+    if has_role(user, LEADER, ADMIN):
+        return "wall"
+    for entry in registry.nav_for(user):
+        if has_role(user, *entry.home_for):
+            return entry.url_name
+    return None
+
+
 @login_required
 def home(request):
     """Send each person to the screen of their role."""
-    if has_role(request.user, LEADER, ADMIN):
-        return redirect("wall")
-    # The screen an app names as the landing one for a role the person has (NavEntry.home_for).
-    for entry in registry.nav_for(request.user):
-        if has_role(request.user, *entry.home_for):
-            return redirect(entry.url_name)
+    screen = home_screen(request.user)
+    if screen:
+        return redirect(screen)
     return render(request, "ioc/home.html", {"subsystems": registry.enabled()})
+
+
+def forbidden(request, exception=None):
+    """handler403: a page the person's role may not open. Staff get the staff frame (their menu) and a
+    link to their own screen; an API gets its own error shape."""
+    message = _("Your role does not give access to this page.")
+    response = outage.api_error(request, 403, str(message))
+    if response is not None:
+        return response
+    user = request.user
+    if not user.is_authenticated:
+        context = {"message": message, "base": "base.html", "home_url": reverse("login"), "home_label": _("Sign in")}
+        return render(request, "ioc/forbidden.html", context, status=403)
+    screen = home_screen(user)
+    entry = next((e for e in registry.nav_for(user) if e.url_name == screen), None)
+    return render(
+        request,
+        "ioc/forbidden.html",
+        {
+            "message": message,
+            "nav": registry.nav_for(user),
+            "home_url": reverse(screen or "home"),
+            "home_label": entry.label if entry else (_("Wall") if screen == "wall" else _("Home")),
+            "base": "ioc/staff_base.html",
+        },
+        status=403,
+    )
+
+
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "ioc" / "favicon.ico"
+
+
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    """/favicon.ico, which browsers ask for on every site whatever the page's <link rel=icon> says."""
+    return FileResponse(open(FAVICON, "rb"), content_type="image/x-icon")
 
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")

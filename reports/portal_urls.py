@@ -2,18 +2,20 @@
 
 from django.urls import path
 
+from ioc.middleware import browser_language
 from reports import views
 
 app_name = "portal"
 
+# Citizens' pages speak the browser's language until the person picks one (docs/reports.md).
 urlpatterns = [
-    path("", views.portal_home, name="home"),
-    path("report/", views.report_form, name="report"),
-    path("report/sent/", views.report_sent, name="sent"),
-    path("track/", views.track, name="track"),
-    path("track/rate/", views.track_rate, name="rate"),
-    path("track/reopen/", views.track_reopen, name="reopen"),
-    path("public/", views.public_list, name="public"),
-    path("public/reports.json", views.public_map_data, name="public_json"),
-    path("public/units/", views.unit_stats, name="units"),
+    path("", browser_language(views.portal_home), name="home"),
+    path("report/", browser_language(views.report_form), name="report"),
+    path("report/sent/", browser_language(views.report_sent), name="sent"),
+    path("track/", browser_language(views.track), name="track"),
+    path("track/rate/", browser_language(views.track_rate), name="rate"),
+    path("track/reopen/", browser_language(views.track_reopen), name="reopen"),
+    path("public/", browser_language(views.public_list), name="public"),
+    path("public/reports.json", browser_language(views.public_map_data), name="public_json"),
+    path("public/units/", browser_language(views.unit_stats), name="units"),
 ]

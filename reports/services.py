@@ -91,9 +91,35 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+TRACKING_CODE_LENGTH = 8  # after "PA-"
+SECRET_GROUPS, SECRET_GROUP_LENGTH = 4, 4  # 16 letters of 31: about 79 bits, written K7QX-M2PD-9TRW-H4NC
+
+
+def _new_secret() -> str:
+    """The citizen's secret, in groups from the code's alphabet: nothing to confuse when copied from
+    paper or read out over the phone."""
+    return "-".join(
+        "".join(secrets.choice(CODE_ALPHABET) for _ in range(SECRET_GROUP_LENGTH)) for _ in range(SECRET_GROUPS)
+    )
+
+
+def _typed_secret(secret: str) -> str:
+    """A secret as typed (any case, spaces or dashes anywhere) in the form it was issued in."""
+    compact = re.sub(r"[\s\-_.]+", "", secret).upper()
+    return "-".join(compact[i : i + SECRET_GROUP_LENGTH] for i in range(0, len(compact), SECRET_GROUP_LENGTH))
+
+
+def normalize_tracking_code(code: str) -> str:
+    """A tracking code as typed (any case, spaces or dashes around and inside) as it is stored: PA-XXXXXXXX."""
+    compact = re.sub(r"[\s\-_.]+", "", code or "").upper()
+    if len(compact) == len("PA") + TRACKING_CODE_LENGTH and compact.startswith("PA"):
+        compact = compact[2:]
+    return "PA-" + compact
+
+
 def _new_tracking_code() -> str:
     for _attempt in range(10):
-        code = "PA-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        code = "PA-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
         if not Report.objects.filter(tracking_code=code).exists():
             return code
     raise Conflict(_("Could not allocate a tracking code; try again."))
@@ -264,7 +290,7 @@ def report_submit(
     if located is None:
         raise ValidationError({"unit": _("Choose the commune or ward where the problem is, or share the location.")})
 
-    secret = secrets.token_urlsafe(16)
+    secret = _new_secret()
     now = timezone.now()
     with transaction.atomic():
         report = Report(
@@ -605,13 +631,20 @@ def _tell_citizen(report: Report, subject: str, text: str) -> None:
 def report_for_citizen(*, tracking_code: str, secret: str) -> Report:
     report = (
         Report.objects.select_related("category", "unit", "assigned_unit")
-        .filter(tracking_code=tracking_code.strip().upper())
+        .filter(tracking_code=normalize_tracking_code(tracking_code))
         .first()
     )
     # Same answer for a wrong code and a wrong secret: codes cannot be probed.
-    if report is None or not hmac.compare_digest(report.secret_hash, _hash_secret(secret or "")):
+    if report is None or not _secret_matches(report.secret_hash, secret or ""):
         raise NotFound(_("No report with this tracking code and secret."))
     return report
+
+
+def _secret_matches(secret_hash: str, secret: str) -> bool:
+    # Secrets issued before the grouped form (URL-safe, case-sensitive) match only exactly as issued.
+    exact = hmac.compare_digest(secret_hash, _hash_secret(secret.strip()))
+    typed = hmac.compare_digest(secret_hash, _hash_secret(_typed_secret(secret)))
+    return exact or typed
 
 
 def report_reopen(*, tracking_code: str, secret: str, reason: str):

@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.paginator import Paginator
 from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404, JsonResponse
@@ -28,6 +29,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_cookie
 
+from ioc import collation
 from ioc.errors import Conflict, NotFound, ValidationError
 from ioc.models import Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -55,7 +57,7 @@ def photo(request, uid):
     photo = ReportPhoto.objects.select_related("report__unit", "report__assigned_unit").filter(uid=uid).first()
     if photo is None:
         raise Http404
-    if not photo.is_public:
+    if not photo.is_public and not _own_photo(request, photo):
         scope = scope_for(request.user)
         report = photo.report
         if not (scope.contains(report.unit) or (report.assigned_unit and scope.contains(report.assigned_unit))):
@@ -63,6 +65,28 @@ def photo(request, uid):
     field = photo.thumbnail if request.GET.get("size") == "thumb" and photo.thumbnail else photo.image
     content_type = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[photo.extension]
     return FileResponse(field.open("rb"), content_type=content_type)
+
+
+# The tracking page links the citizen's own photos before triage with a signed, short-lived token
+# (`?own=`): only someone who opened the page with the secret has it. Everyone else still waits for triage.
+OWN_PHOTO_SALT = "reports.portal.own-photo"
+OWN_PHOTO_AGE = 3600
+
+
+def _own_photo(request, photo: ReportPhoto) -> bool:
+    token = request.GET.get("own", "")
+    if not token:
+        return False
+    try:
+        return signing.loads(token, salt=OWN_PHOTO_SALT, max_age=OWN_PHOTO_AGE) == photo.uid
+    except signing.BadSignature:
+        return False
+
+
+def _own_photo_url(photo: ReportPhoto, *, thumbnail: bool = False) -> str:
+    url = selectors.photo_url(photo, thumbnail=thumbnail)
+    joiner = "&" if "?" in url else "?"
+    return url + joiner + urlencode({"own": signing.dumps(photo.uid, salt=OWN_PHOTO_SALT)})
 
 
 @never_cache
@@ -78,7 +102,14 @@ def console(request):
 def workspace(request):
     """A unit's own work: its reports by deadline, to answer, resolve or hand back."""
     require_role(request, UNIT_STAFF, LEADER, OPERATOR, ADMIN)
-    return staff_page(request, "reports/staff/workspace.html", "workspace")
+    # The statuses each of the unit's steps starts from, read from STEPS: the page offers a report
+    # only the steps its status allows, so the two can never disagree.
+    steps = {name: sorted(map(str, services.STEPS[name.replace("-", "_")].moves)) for name in WORKSPACE_STEPS}
+    return staff_page(request, "reports/staff/workspace.html", "workspace", map=True, workspace_steps=steps)
+
+
+# The unit's steps in the order work goes (the API's step names).
+WORKSPACE_STEPS = ("start", "answer", "resolve", "hand-back")
 
 
 FIGURE_LABELS = {
@@ -269,7 +300,7 @@ def _render_form(request, form, errors=None, *, photos_dropped=False, status=200
         field_errors["location"] = location_errors
     units = [
         {"code": unit.code, "name": _name(unit)}
-        for unit in Unit.objects.filter(kind__in=TERRITORIAL_KINDS).order_by("name")
+        for unit in collation.by_name(Unit.objects.filter(kind__in=TERRITORIAL_KINDS))
     ]
     context = {
         "values": values,
@@ -410,9 +441,14 @@ def _render_track(request, report: Report, secret: str, *, errors=None, typed=No
     thumbs = {}
     if report.is_triaged:
         thumbs = {selectors.photo_url(p): selectors.photo_url(p, thumbnail=True) for p in report.photos.all()}
-
-    def pictures(urls):
-        return [{"url": url, "thumb": thumbs.get(url, url)} for url in urls]
+        own_photos = _pictures(public["photos"], thumbs)
+    else:
+        # Not published yet (or rejected): the person with the secret still sees the photos they sent.
+        own_photos = [
+            {"url": _own_photo_url(p), "thumb": _own_photo_url(p, thumbnail=True)}
+            for p in report.photos.all()
+            if p.kind == ReportPhoto.Kind.REPORT
+        ]
 
     now = timezone.now()
     received = _iso_to_datetime(public["received_at"])
@@ -430,13 +466,13 @@ def _render_track(request, report: Report, secret: str, *, errors=None, typed=No
         "steps": _steps(report.status),
         "answer_deadline": _deadline(_iso_to_datetime(public["response_due_at"]), first_answered, now),
         "resolution_deadline": _deadline(_iso_to_datetime(public["resolution_due_at"]), resolved, now),
-        "photos": pictures(public["photos"]),
+        "photos": own_photos,
         "answers": [
             {
                 "unit_name": a["unit_name"],
                 "text": a["text"],
                 "at": _iso_to_datetime(a["at"]),
-                "photos": pictures(a["photos"]),
+                "photos": _pictures(a["photos"], thumbs),
             }
             for a in public["answers"]
         ],
@@ -449,6 +485,10 @@ def _render_track(request, report: Report, secret: str, *, errors=None, typed=No
         "typed": typed or {},
     }
     return _no_referrer(render(request, "reports/portal/track.html", context, status=status))
+
+
+def _pictures(urls, thumbs: dict) -> list[dict]:
+    return [{"url": url, "thumb": thumbs.get(url, url)} for url in urls]
 
 
 def _not_found(request, code: str = ""):
@@ -490,7 +530,7 @@ def _citizen_step(request, step, form_name: str, success: str, **fields):
             errors, status = {form_name: [m for ms in _error_dict(exc).values() for m in ms]}, 200
         return _render_track(request, report, secret, errors=errors, typed=dict(request.POST.items()), status=status)
     messages.success(request, success)
-    return redirect(_track_url(code.upper(), secret))
+    return redirect(_track_url(services.normalize_tracking_code(code), secret))
 
 
 @never_cache
@@ -595,6 +635,8 @@ def _public_row(report: Report) -> dict:
 
 
 def _filter_options():
+    territorial = Unit.objects.filter(kind__in=TERRITORIAL_KINDS)
+    departments = Unit.objects.filter(kind=Unit.Kind.DEPARTMENT)
     return {
         "categories": [
             {"name": group["name"], "options": [(c["code"], c["name"]) for c in group["categories"]]}
@@ -604,15 +646,11 @@ def _filter_options():
         "units": [
             {
                 "name": _("Communes and wards"),
-                "options": [
-                    (u.code, _name(u)) for u in Unit.objects.filter(kind__in=TERRITORIAL_KINDS).order_by("name")
-                ],
+                "options": [(u.code, _name(u)) for u in collation.by_name(territorial)],
             },
             {
                 "name": _("Departments"),
-                "options": [
-                    (u.code, _name(u)) for u in Unit.objects.filter(kind=Unit.Kind.DEPARTMENT).order_by("name")
-                ],
+                "options": [(u.code, _name(u)) for u in collation.by_name(departments)],
             },
         ],
         "periods": [
@@ -689,9 +727,9 @@ def _stat_rows() -> list[dict]:
 
 def _sorted(rows: list[dict], key: str, descending: bool) -> list[dict]:
     """Sorted by `key`; units without a figure for it come last either way."""
-    rows = sorted(rows, key=lambda r: r["name"].casefold())
+    rows = sorted(rows, key=lambda r: collation.vi_key(r["name"]))  # names in Vietnamese alphabetical order
     if key == "name":
-        return sorted(rows, key=lambda r: r["name"].casefold(), reverse=descending)
+        return sorted(rows, key=lambda r: collation.vi_key(r["name"]), reverse=descending)
     total = "total_" + key.removeprefix("pct_")  # equal shares: the unit with more reports first when best first
     present = sorted((r for r in rows if r[key] is not None), key=lambda r: (r[key], r[total]), reverse=descending)
     return present + [r for r in rows if r[key] is None]

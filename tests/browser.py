@@ -14,7 +14,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+# The tests' browsers are set up like a phone or PC in Vietnam: public pages follow Accept-Language.
 CHROMIUM_ARGS = [
+    "--accept-lang=vi-VN,vi",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",

@@ -75,6 +75,7 @@ def test_citizen_to_operator_to_ward_and_back(categories, people, collected_stat
         item.wait_for(timeout=10_000)
         item.click()
         ward.locator(f'#work-detail:has-text("{code}")').wait_for(timeout=10_000)
+        ward.click('[data-opens="answer"]')
         ward.fill("#answer-text", "Phường đã cử tổ công tác vá ổ gà, hoàn thành trong ngày mai.")
         ward.click('form[data-step="answer"] button[type=submit]')
         ward.locator('#workspace-status[data-kind="ok"]').wait_for(timeout=10_000)

@@ -57,6 +57,7 @@ PROBES = {
     "login/": [(GET, "/login/", NO_DATA, None)],
     "logout/": [(GET, "/logout/", NO_DATA, None)],
     "i18n/setlang/": [(POST, "/i18n/setlang/", NO_DATA, {"language": "en"})],
+    "favicon.ico": [(GET, "/favicon.ico", NO_DATA, None)],
     "healthz": [(GET, "/healthz", NO_DATA, None)],
     "readyz": [(GET, "/readyz", NO_DATA, None)],
     "traffic/snapshots/<int:event_id>": [(GET, lambda w: f"/traffic/snapshots/{w['event'].pk}", OBJECT, None)],
