@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReportsConfig(AppConfig):
@@ -34,6 +35,7 @@ class ReportsConfig(AppConfig):
                 active="console",
                 home_for=(OPERATOR,),
             ),
+            NavEntry("hotline", pgettext_lazy("menu", "Hotline"), roles=(OPERATOR, ADMIN), order=15, active="hotline"),
             NavEntry("workspace", _("Workspace"), roles=everyone, order=30, active="workspace", home_for=(UNIT_STAFF,)),
             NavEntry("report-list-page", _("Reports"), roles=everyone, order=40, active="reports"),
         )

@@ -3,6 +3,7 @@
 import functools
 import math
 import re
+import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
@@ -606,3 +607,81 @@ def unit_on_time_stats(scope: Scope, days: int):
         .annotate(total=Count("id"), on_time=Count("id", filter=Q(first_answered_at__lte=F("response_due_at"))))
         .order_by("assigned_unit__name")
     )
+
+
+# --- the hotline form's place search ------------------------------------------------------------
+
+PLACE_LIMIT = 10
+PLACE_UNIT_LIMIT = 5
+# Known places are where recent reports were located: the addresses callers name again and again.
+PLACE_DAYS = 180
+PLACE_ROWS = 3000
+PLACE_KINDS = ("ward", "commune", "special_zone")
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics ('Ổ gà' -> 'o ga', 'Đồng Khởi' -> 'dong khoi'), so an operator
+    typing fast without Vietnamese accents still finds the name."""
+    text = unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
+
+
+def _place_rank(words: list[str], label: str) -> int | None:
+    """None when a word is missing; else 0 when the label starts with the query, 1 when every word
+    starts a word of the label, 2 when they are only inside words."""
+    folded = fold(label)
+    if not all(word in folded for word in words):
+        return None
+    if folded.startswith(" ".join(words)):
+        return 0
+    return 1 if all(f" {word}" in f" {folded}" for word in words) else 2
+
+
+def hotline_places(scope: Scope, query: str) -> list[dict]:
+    """Where a caller may say the problem is: communes/wards by name, then the addresses of recent
+    located reports, every word of `query` matched without diacritics, within the scope."""
+    words = fold(query).split()
+    if not words:
+        return []
+    units = []
+    for unit in scope.units().filter(kind__in=PLACE_KINDS).only("code", "name").order_by("name"):
+        rank = _place_rank(words, unit.name)
+        if rank is not None:
+            units.append((rank, {"kind": "unit", "label": unit.name, "unit": unit.code, "unit_name": unit.name}))
+    units.sort(key=lambda pair: pair[0])
+    found = [item for _rank, item in units[:PLACE_UNIT_LIMIT]]
+    since = timezone.now() - timedelta(days=PLACE_DAYS)
+    rows = (
+        scope.filter(Report.objects.all(), "unit", "assigned_unit")
+        .filter(received_at__gte=since, latitude__isnull=False, longitude__isnull=False)
+        .exclude(address="")
+        .exclude(status=Status.REJECTED)
+        .order_by("-received_at")
+        .values_list("address", "latitude", "longitude", "unit__code", "unit__name")[:PLACE_ROWS]
+    )
+    seen = set()
+    places = []
+    for address, latitude, longitude, unit_code, unit_name in rows:
+        key = fold(address)
+        if key in seen:
+            continue  # the newest report at an address gives its point
+        seen.add(key)
+        rank = _place_rank(words, address)
+        if rank is not None:
+            places.append(
+                (
+                    rank,
+                    {
+                        "kind": "place",
+                        "label": address,
+                        "unit": unit_code,
+                        "unit_name": unit_name,
+                        "latitude": latitude,
+                        "longitude": longitude,
+                    },
+                )
+            )
+    places.sort(key=lambda pair: pair[0])
+    found += [item for _rank, item in places[: PLACE_LIMIT - len(found)]]
+    return found

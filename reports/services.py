@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -555,6 +556,90 @@ def report_assign(*, report_id: int, user, unit: Unit, note=""):
 
 def _unit_people(unit: Unit, *roles: str):
     return User.objects.filter(home_unit=unit, is_active=True, groups__name__in=roles).distinct()
+
+
+# --- hotline calls (operators) -------------------------------------------------------------------
+
+# Mobiles have 10 digits (03, 05, 07, 08, 09...), landlines 11 (02 and the area code).
+VN_PHONE = re.compile(r"0(?:[35789][0-9]{8}|2[0-9]{9})")
+
+
+def normalise_phone(value: str) -> str:
+    """A Vietnamese number as dialled at home: '+84 912.345.678', '0084 912345678', '0912-345-678' all
+    give '0912345678', so one caller is one number whoever typed it."""
+    digits = re.sub(r"[\s().-]", "", value or "")
+    for prefix in ("+84", "0084", "84"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) in (9, 10):
+            digits = "0" + digits[len(prefix) :]
+            break
+    if not VN_PHONE.fullmatch(digits):
+        raise ValidationError(
+            {"reporter_phone": _("Enter a Vietnamese phone number: 10 digits for a mobile, 11 for a landline.")}
+        )
+    return digits
+
+
+def report_take_call(
+    *,
+    user,
+    category: Category,
+    description: str,
+    reporter_phone: str,
+    reporter_name: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    address: str = "",
+    unit: Unit | None = None,
+    level: str | None = None,
+    assign_to: Unit | None = None,
+    tracking_page: str = "",
+) -> tuple[Report, str]:
+    """An operator records a hotline call. The report enters triaged: accepted at `level` (the
+    category's default when None) and assigned to `assign_to` when given, in one transaction, so a
+    refusal anywhere writes nothing. The caller gets the tracking code and secret by text message
+    (`tracking_page`: the portal's tracking page, linked with both)."""
+    if not has_role(user, OPERATOR, ADMIN):
+        raise PermissionDenied(_("Only operators record hotline calls."))
+    phone = normalise_phone(reporter_phone)
+    if level is not None and level not in Level.values:
+        raise ValidationError({"level": _("Level must be urgent, complex or normal.")})
+    scope = scope_for(user)
+    if assign_to is not None and not scope.contains(assign_to):
+        raise ValidationError({"assign_to": _("That unit is outside your area.")})
+    with transaction.atomic():
+        report, secret = report_submit(
+            category=category,
+            description=description,
+            latitude=latitude,
+            longitude=longitude,
+            address=address,
+            unit=unit,
+            reporter_name=reporter_name,
+            reporter_phone=phone,
+            channel=Channel.HOTLINE,
+            user=user,
+        )
+        if not scope.contains(report.unit):
+            raise ValidationError({"location": _("This place is outside your area.")})
+        report = report_accept(report_id=report.pk, user=user, level=level)
+        if assign_to is not None:
+            report = report_assign(report_id=report.pk, user=user, unit=assign_to)
+        _text_tracking(report, secret, tracking_page)
+    return report, secret
+
+
+def _text_tracking(report: Report, secret: str, tracking_page: str) -> None:
+    # The caller spoke Vietnamese to the centre, whatever language the operator's screen is in.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Report %(code)s received") % {"code": report.tracking_code}
+        body = _("Tracking code %(code)s, secret %(secret)s. Keep both to follow your report.") % {
+            "code": report.tracking_code,
+            "secret": secret,
+        }
+        if tracking_page:
+            link = tracking_page + "?" + urlencode({"code": report.tracking_code, "secret": secret})
+            body += " " + _("Follow it at %(url)s") % {"url": link}
+    notify.notify_address(phone=report.reporter_phone, subject=subject, body=body)
 
 
 # --- the handling unit --------------------------------------------------------------------------

@@ -162,6 +162,14 @@ def report_page(request, report_id: int):
     )
 
 
+@never_cache
+@login_required
+def hotline(request):
+    """Hotline intake: an operator turns a phone call into a triaged report, from the keyboard."""
+    require_role(request, OPERATOR, ADMIN)
+    return staff_page(request, "reports/staff/hotline.html", "hotline")
+
+
 # --- the citizens' portal: shared helpers ------------------------------------------------------
 
 PAGE_SIZE = 25

@@ -27,6 +27,9 @@ TABLE = {
     ("api/v1/reports/^queue/$", "get"): "reports:read",
     ("api/v1/reports/^workspace/$", "get"): NO_KEY,
     ("api/v1/reports/^device/$", "post"): NO_KEY,
+    # the hotline form: an operator with a caller on the line (it accepts and assigns, like triage)
+    ("api/v1/reports/places/", "get"): NO_KEY,
+    ("api/v1/reports/hotline/", "post"): NO_KEY,
     ("api/v1/reports/^track/(?P<code>[A-Za-z0-9-]+)/$", "get"): "reports:write",
     ("api/v1/reports/^track/(?P<code>[A-Za-z0-9-]+)/rate/$", "post"): "reports:write",
     ("api/v1/reports/^track/(?P<code>[A-Za-z0-9-]+)/reopen/$", "post"): "reports:write",

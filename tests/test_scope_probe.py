@@ -51,6 +51,7 @@ PROBES = {
     ],
     "console/": [(GET, "/console/", NO_DATA, None)],
     "console/reports/": [(GET, "/console/reports/", NO_DATA, None)],
+    "console/hotline/": [(GET, "/console/hotline/", NO_DATA, None)],
     "console/cameras/": [(GET, "/console/cameras/", NO_DATA, None)],
     "console/reports/<int:report_id>/": [(GET, lambda w: f"/console/reports/{report(w)}/", OBJECT, None)],
     "workspace/": [(GET, "/workspace/", NO_DATA, None)],
@@ -71,6 +72,16 @@ PROBES = {
     "api/v1/reports/^queue/$": [(GET, "/api/v1/reports/queue/", NO_DATA, None)],
     "api/v1/reports/^workspace/$": [(GET, "/api/v1/reports/workspace/", NO_DATA, None)],
     "api/v1/reports/^device/$": [(POST, "/api/v1/reports/device/", NO_DATA, {})],
+    # Operators only: another ward's staff and keys are refused, and Long Khánh's places not listed.
+    "api/v1/reports/places/": [(GET, "/api/v1/reports/places/?q=long", NO_DATA, None)],
+    "api/v1/reports/hotline/": [
+        (
+            POST,
+            "/api/v1/reports/hotline/",
+            NO_DATA,
+            {"reporter_phone": "0912345678", "category": "o-ga", "description": "Ổ gà", "unit": "26080"},
+        )
+    ],
     "api/v1/reports/^track/(?P<code>[A-Za-z0-9-]+)/$": [
         (GET, lambda w: f"/api/v1/reports/track/{w['report'].tracking_code}/", OBJECT, None)
     ],

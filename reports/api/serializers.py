@@ -125,3 +125,52 @@ class MapPointSerializer(serializers.Serializer):
     longitude = serializers.FloatField()
     label = serializers.CharField()
     status = serializers.ChoiceField(choices=["critical", "warning", "ok"])
+
+
+class HotlineCallSerializer(serializers.Serializer):
+    """A call an operator takes: who called, what and where, and the triage decided on the phone."""
+
+    reporter_phone = serializers.CharField(
+        max_length=30,
+        help_text=_("The caller's number; Vietnamese formats (+84, 0084, spaces, dots) are normalised."),
+        error_messages={
+            "required": _("The caller's phone number is required."),
+            "blank": _("The caller's phone number is required."),
+        },
+    )
+    reporter_name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    category = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Category.objects.filter(active=True),
+        error_messages={
+            "does_not_exist": _("Unknown category “{value}”."),
+            "required": _("Choose a category from the list."),
+            "null": _("Choose a category from the list."),
+        },
+    )
+    description = serializers.CharField(max_length=4000)
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90, default=None)
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180, default=None)
+    address = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    unit = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text=_("Official code of the commune/ward.")
+    )
+    level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True, default=None)
+    assign_to = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Official code of the unit to assign it to; empty leaves it accepted, to assign later."),
+    )
+
+
+class HotlineTakenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tracking_code = serializers.CharField()
+    secret = serializers.CharField(help_text=_("Also sent to the caller by text message."))
+    status = serializers.CharField()
+    level = serializers.CharField()
+    unit_name = serializers.CharField()
+    assigned_unit_name = serializers.CharField(allow_null=True)
+    sms_to = serializers.CharField(help_text=_("The normalised number the text message goes to."))

@@ -187,6 +187,7 @@
     n: () => alerts.move(1), p: () => alerts.move(-1),
     e: () => alerts.step("acknowledge"), x: () => alerts.step("resolve"),
     "?": () => { const help = document.getElementById("help"); help.hidden = !help.hidden; },
+    h: () => { const link = document.querySelector('.staff-nav a[href$="/console/hotline/"]'); if (link) link.click(); }, // in the menu only for those who take calls
   }, (event) => {
     if (event.key === "Escape") {
       closePrompt(); unitSelect.blur();
