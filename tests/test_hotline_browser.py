@@ -39,6 +39,12 @@ def test_a_call_is_taken_with_the_keyboard_alone_in_under_30_seconds(
     on_server(submit, address=ADDRESS)  # a known place: an earlier report there
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     problems = watch_policy_violations(page)
+    # A slow place search (a busy server, a far centre): the operator types on regardless, and the
+    # keys pressed before its answer arrives must still land where they were meant to.
+    page.add_init_script(
+        "const plain = window.fetch; window.fetch = (url, init) => String(url).includes('/places/')"
+        " ? new Promise((done) => setTimeout(done, 400)).then(() => plain(url, init)) : plain(url, init);"
+    )
     with asgi_server() as url:
         log_in(page, url, "operator", PASSWORD, "/console/")
         page.keyboard.press("h")  # from the console, the hotline intake is one key away

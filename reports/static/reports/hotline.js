@@ -19,6 +19,7 @@
   const english = config.lang === "en";
   let categories = [];
   let busy = false;
+  let levelChosen = false; // by the operator, for this call
 
   // Lower case without diacritics, as the server folds: "Ổ gà" and "o ga" are the same words.
   function fold(text) {
@@ -88,12 +89,13 @@
       } else if (event.key === "Escape") {
         close();
       } else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || (event.key === "Tab" && !event.shiftKey)) {
-        // Results of the last letters typed may still be on their way: wait for them, then take one.
+        // Move on at once, so the keys typed next land in the next field; results of the last
+        // letters may still be on their way: the highlighted one is taken when they arrive.
         event.preventDefault();
         event.stopPropagation();
+        next(input);
         await box.pending;
         if (!box.chosen && input.value.trim()) take();
-        next(input);
       }
     });
     return { box, clear, take, refresh };
@@ -113,7 +115,7 @@
     },
     label: categoryName,
     detail: (c) => c.group,
-    onChoose: (c) => { if (c) setLevel(c.default_level); },
+    onChoose: (c) => { if (c && !levelChosen) setLevel(c.default_level); }, // never over the operator's choice
   });
 
   async function loadCategories() {
@@ -149,7 +151,9 @@
     event.preventDefault();
     levelInputs[index].checked = true;
     levelInputs[index].focus();
+    levelChosen = true;
   });
+  levels.addEventListener("change", () => { levelChosen = true; });
 
   async function loadUnits() {
     const response = await api("GET", config.unitsUrl);
@@ -272,6 +276,7 @@
     phone.value = ""; name.value = ""; description.value = "";
     category.clear(); place.clear();
     setLevel(null);
+    levelChosen = false;
     assign.value = "";
   }
 
