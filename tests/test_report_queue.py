@@ -263,6 +263,10 @@ def test_the_citizen_reads_you_for_their_own_steps_and_no_officials_name(named, 
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     english = client.get(f"/api/v1/reports/track/{report.tracking_code}/", {"secret": secret})
     assert {e["action"]: e["actor"] for e in english.json()["timeline"]}["submitted"] == "You"
+    # The tracking page says the same, in words, beside each step.
+    del client.cookies[settings.LANGUAGE_COOKIE_NAME]
+    page = client.get("/track/", {"code": report.tracking_code, "secret": secret}).content.decode()
+    assert "· Bạn" in page and "· Cán bộ Phường Long Khánh" in page and "Trần Thị Lan" not in page
 
 
 def test_an_open311_photo_link_note_reads_in_the_readers_language(people, api_as, submit):
