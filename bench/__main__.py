@@ -90,7 +90,9 @@ def main(argv=None) -> int:
                     rows += http_rows
                 if "reports" in selected:
                     print(
-                        f"bench: report submission ({submit.REPORTS} POSTs, raw INSERT, {submit.PACE:g}/s)", flush=True
+                        f"bench: report submission ({submit.REPORTS} POSTs, framework floor, raw INSERT and COPY, "
+                        f"single POSTs at {submit.PACE_SHARE:.0%} of the floor's rate)",
+                        flush=True,
                     )
                     report_rows, details["reports"] = submit.run(server)
                     rows += report_rows
@@ -111,6 +113,9 @@ def main(argv=None) -> int:
         for row in rows:
             if row["note"]:
                 print(f"  {row['name']}: {row['note']}")
+        missed = [row["name"] for row in rows if row.get("met") is False]
+        met = sum(1 for row in rows if row.get("met"))
+        print(f"\nGoals: {met} met, {len(missed)} missed" + (": " + "; ".join(missed) if missed else ""))
         if checks:
             print()
             for check in checks:

@@ -127,7 +127,7 @@ def send_raw(keys: list[str], units: list, tracker: Tracker, rate: float, deadli
                 type="ioc.alert.updated", subsystem="reports", unit_code=unit.code, data=_alert_state(i, key, unit)
             )
             tracker.sent[key] = perf_counter()
-            loop.run_until_complete(layer.group_send(group, {"type": "live.message", "message": message}))
+            loop.run_until_complete(layer.group_send(group, bus.layer_message(message)))
     finally:
         loop.close()  # channels_redis closes this loop's connections
 

@@ -172,7 +172,9 @@ def asgi(kind: str = "daphne", workers: int = 1, env: dict[str, str] | None = No
     port = free_port()
     argv, label = _command(kind, workers, ws, port)
     log = open(LOG_PATH, "wb")  # noqa: SIM115 (closed in finally)
-    process = subprocess.Popen(argv, env={**os.environ, **(env or {})}, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    # The product's URLs plus the framework floor (bench/floor.py), which the figures are compared to.
+    env = {**os.environ, "IOC_ROOT_URLCONF": "bench.urls", **(env or {})}
+    process = subprocess.Popen(argv, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -1,12 +1,15 @@
 """Benchmark 3: citizens' field reports POSTed as JSON to /api/v1/reports/ through the ASGI server under test.
 
-- throughput: N reports by 16 concurrent clients (one keep-alive connection each), requests/s and
-  latency of each POST;
-- baseline: the very rows the API stored, inserted again with batched INSERTs (`bulk_create`, fields
-  already computed, one transaction) into an emptied reports table, rows/s: what the API adds on top;
-- single POSTs at a fixed pace (open loop): sends are scheduled on the clock, not after the
-  previous answer, and latency counts from the scheduled moment, so a server that falls behind
-  shows it in the figures rather than slowing the sender down.
+Every figure stands beside a floor measured in the same run, on the same server:
+- the framework floor: the same bodies POSTed to /bench/floor/ (bench/floor.py: a DRF serializer
+  and one INSERT behind the same middleware), by the same 16 concurrent clients;
+- throughput: N reports by 16 concurrent clients (one keep-alive connection each), requests/s,
+  latency and server CPU per report (goal: at least half the floor's rate);
+- the very rows the API stored, inserted again with batched INSERTs (`bulk_create`) and with COPY
+  into an emptied reports table, rows/s: what the database alone takes;
+- single POSTs on the clock at half the floor's measured rate (open loop: sends are scheduled,
+  latency counts from the scheduled moment, so a server that falls behind shows it), first to the
+  floor, then to the API (goal: p99 < 50 ms).
 
 Each phase is one function; the sending loops and the summary are bench.load's and bench.stats'.
 PostgreSQL sessions are sampled during each HTTP series (bench.servers.Watch).
@@ -23,7 +26,7 @@ from time import perf_counter
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from bench import load
+from bench import copy, floor, load
 from bench.servers import LOG_PATH, Server, Watch
 from bench.stats import summary
 from ioc.throttling import SubmissionThrottle
@@ -41,13 +44,14 @@ CONCURRENCY = 16
 WARMUP = 32
 BATCH = 500  # rows per INSERT statement in the baseline
 RAW_REPEATS = 3  # the baseline is short: the median of a few runs, each into an emptied table
-PACE = 200.0  # requests per second, open loop
+PACE_SHARE = 0.5  # the open-loop pace, as a share of the floor's saturation rate measured in the run
 PACE_SECONDS = 10
 PACE_WORKERS = 64  # client threads (and connections) available to the open-loop sender
 REQUEST_TIMEOUT = 10.0
 SERIES_TIMEOUT = 75.0  # the concurrent series stops sending after this many seconds
 DRAIN_TIMEOUT = 15.0  # after the last scheduled send, how long answers may still arrive
 BUDGET = "p99 < 50 ms"
+RATIO_GOAL = ">= 50 % of the floor"
 SEED = 26080
 
 CENTRE = (10.937, 107.243)  # Long Khánh
@@ -216,8 +220,8 @@ def lift_throttle_counter() -> None:
     cache.delete(fmt % {"scope": "report_submit_no_device", "ident": "nodevice-127.0.0.1"})
 
 
-def requests(bodies: list[dict]) -> list[load.Request]:
-    return [load.post_json(PATH, body) for body in bodies]
+def requests(bodies: list[dict], path: str = PATH) -> list[load.Request]:
+    return [load.post_json(path, body) for body in bodies]
 
 
 def raw_insert(rows: list[Report]) -> float:
@@ -231,73 +235,129 @@ def raw_insert(rows: list[Report]) -> float:
     return perf_counter() - started
 
 
+def raw_copy(rows: list[Report]) -> float:
+    """The same rows with COPY in one transaction; seconds taken."""
+    started = perf_counter()
+    with transaction.atomic():
+        copy.copy_rows(Report, rows)
+    return perf_counter() - started
+
+
 def _connect(server: Server):
     return lambda: load.Client(server.url, timeout=REQUEST_TIMEOUT)
+
+
+def _cpu_note(watch: Watch, served: int) -> str:
+    return f"server CPU {watch.server_cpu * 1000 / max(served, 1):.1f} ms per request"
 
 
 def phase_warm_up(server: Server, categories: dict[str, Category]) -> None:
     """Imports, database connections and the live bus of every worker, before anything is measured."""
     lift_throttle_counter()
     bodies = payloads(categories, WARMUP, seed=SEED + 1)
-    warm = load.concurrent(_connect(server), requests(bodies), CONCURRENCY, timeout=SERIES_TIMEOUT)
-    if not warm.served:
-        errors = ", ".join(f"{n} x {s}" for s, n in warm.errors().items())
-        raise RuntimeError(f"report submission failed while warming up: {errors} (see {LOG_PATH})")
+    for path in (floor.PATH, PATH):
+        warm = load.concurrent(_connect(server), requests(bodies, path), CONCURRENCY, timeout=SERIES_TIMEOUT)
+        if not warm.served:
+            errors = ", ".join(f"{n} x {s}" for s, n in warm.errors().items())
+            raise RuntimeError(f"POST {path} failed while warming up: {errors} (see {LOG_PATH})")
 
 
-def phase_concurrent_posts(server: Server, bodies: list[dict]) -> tuple[load.Results, str, dict]:
-    """The API, CONCURRENCY clients at once, each POSTing its next report when its answer arrives."""
+def phase_concurrent_posts(server: Server, bodies: list[dict], path: str = PATH) -> tuple[load.Results, str, dict]:
+    """CONCURRENCY clients at once, each POSTing its next body when its answer arrives."""
     empty_reports()
+    floor.empty_table()
     lift_throttle_counter()
     with Watch(server) as watch:
-        api = load.concurrent(_connect(server), requests(bodies), CONCURRENCY, timeout=SERIES_TIMEOUT)
-    stored = Report.objects.count()
-    note = f"{api.served} created in {api.wall:.1f} s, {stored} rows stored; {watch.note()}"
-    details = {**api.info(), "stored": stored, "events": ReportEvent.objects.count(), **watch.info()}
+        api = load.concurrent(_connect(server), requests(bodies, path), CONCURRENCY, timeout=SERIES_TIMEOUT)
+    stored = floor.count() if path == floor.PATH else Report.objects.count()
+    note = f"{api.served} created in {api.wall:.1f} s, {stored} rows stored; "
+    note += f"{_cpu_note(watch, api.served)}; {watch.note()}"
+    details = {
+        **api.info(),
+        "stored": stored,
+        "server_cpu_ms_per_request": round(watch.server_cpu * 1000 / max(api.served, 1), 2),
+        **watch.info(),
+    }
     return api, note, details
 
 
-def phase_raw_insert(written: list[Report]) -> tuple[load.Results, str, dict]:
-    """The rows the API stored, inserted again in batches into an emptied table: the floor of the API."""
-    runs = []
-    for _ in range(RAW_REPEATS):
-        empty_reports()
-        runs.append(raw_insert(written))
-    seconds = statistics.median(runs)
-    raw = load.Results.timed(seconds, len(written))
-    note = f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS})"
-    return raw, note, {"rows": len(written), "seconds": [round(x, 3) for x in runs], "batch_size": BATCH}
+def phase_raw_insert(written: list[Report]) -> tuple[dict, dict]:
+    """The rows the API stored, inserted again into an emptied table, in batches and with COPY."""
+    found, details = {}, {"rows": len(written), "batch_size": BATCH}
+    for label, insert in (("insert", raw_insert), ("copy", raw_copy)):
+        runs = []
+        for _ in range(RAW_REPEATS):
+            empty_reports()
+            runs.append(insert(written))
+        seconds = statistics.median(runs)
+        found[label] = (
+            load.Results.timed(seconds, len(written)),
+            f"{len(written)} rows in {seconds * 1000:.0f} ms (median of {RAW_REPEATS})",
+        )
+        details[label] = [round(x, 3) for x in runs]
+    return found, details
 
 
-def phase_offered_rate(server: Server, bodies: list[dict]) -> tuple[load.Results, str, dict]:
-    """Single POSTs on the clock, PACE a second for PACE_SECONDS: latency from each due moment."""
+def phase_offered_rate(
+    server: Server, bodies: list[dict], rate: float, path: str = PATH
+) -> tuple[load.Results, str, dict]:
+    """Single POSTs on the clock, `rate` a second for PACE_SECONDS: latency from each due moment."""
     empty_reports()
+    floor.empty_table()
     lift_throttle_counter()
-    offered = requests(bodies)
-    count = int(PACE * PACE_SECONDS)
+    offered = requests(bodies, path)
+    count = int(rate * PACE_SECONDS)
     offered = [offered[i % len(offered)] for i in range(count)]
     with Watch(server) as watch:
-        paced = load.offered_rate(_connect(server), offered, PACE, workers=PACE_WORKERS, drain=DRAIN_TIMEOUT)
+        paced = load.offered_rate(_connect(server), offered, rate, workers=PACE_WORKERS, drain=DRAIN_TIMEOUT)
     note = (
         f"open loop, {count} sends scheduled over {PACE_SECONDS} s on up to {PACE_WORKERS} connections; "
-        f"{paced.served} created in {paced.wall:.1f} s; {watch.note()}"
+        f"{paced.served} created in {paced.wall:.1f} s; {_cpu_note(watch, paced.served)}; {watch.note()}"
     )
-    return paced, note, {"rate_per_second": PACE, "seconds": PACE_SECONDS, **paced.info(), **watch.info()}
+    return paced, note, {"rate_per_second": rate, "seconds": PACE_SECONDS, **paced.info(), **watch.info()}
 
 
 def run(server: Server) -> tuple[list[dict], dict]:
     categories = {c.code: c for c in Category.objects.filter(active=True)}
     bodies = payloads(categories, REPORTS)
     details: dict = {"reports": REPORTS, "concurrency": CONCURRENCY, "throttle": THROTTLE_ENV}
+    floor.create_table()
 
     phase_warm_up(server, categories)
+    bare, bare_note, details["floor"] = phase_concurrent_posts(server, bodies, floor.PATH)
     api, api_note, details["api"] = phase_concurrent_posts(server, bodies)
-    raw, raw_note, details["raw_insert"] = phase_raw_insert(list(Report.objects.order_by("pk")))
-    paced, paced_note, details["paced"] = phase_offered_rate(server, bodies)
+    raw, details["raw"] = phase_raw_insert(list(Report.objects.order_by("pk")))
+    floor_row = summary(
+        f"reports: framework floor, POST {floor.PATH} x {REPORTS}, {CONCURRENCY} concurrent", bare, note=bare_note
+    )
+    # Half the floor's saturation rate, as measured here: the pace at which single POSTs must stay fast.
+    pace = round(max(floor_row["rate"] or 0, 20) * PACE_SHARE)
+    details["pace_per_second"] = pace
+    bare_paced, bare_paced_note, details["floor_paced"] = phase_offered_rate(server, bodies, pace, floor.PATH)
+    paced, paced_note, details["paced"] = phase_offered_rate(server, bodies, pace)
 
-    raw_row = summary(f"reports: raw INSERT of the same rows, {BATCH}/batch", raw, unit="rows/s", note=raw_note)
+    insert_row = summary(
+        f"reports: raw INSERT of the same rows, {BATCH}/batch", raw["insert"][0], unit="rows/s", note=raw["insert"][1]
+    )
+    copy_row = summary("reports: COPY of the same rows", raw["copy"][0], unit="rows/s", note=raw["copy"][1])
+    floor_paced_row = summary(f"reports: framework floor, single POSTs at {pace}/s", bare_paced, note=bare_paced_note)
     return [
-        summary(f"reports: POST {PATH} x {REPORTS}, {CONCURRENCY} concurrent", api, raw_row, note=api_note),
-        raw_row,
-        summary(f"reports: single POSTs at a fixed {PACE:g}/s", paced, budget=BUDGET, note=paced_note),
+        floor_row,
+        summary(
+            f"reports: POST {PATH} x {REPORTS}, {CONCURRENCY} concurrent",
+            api,
+            floor_row,
+            budget=RATIO_GOAL,
+            note=api_note,
+        ),
+        insert_row,
+        copy_row,
+        floor_paced_row,
+        summary(
+            f"reports: single POSTs at {pace}/s (half the floor)",
+            paced,
+            floor_paced_row,
+            budget=BUDGET,
+            note=paced_note,
+        ),
     ], details

@@ -14,6 +14,7 @@ Channel layers deliver at most once; screens heal from the snapshot API.
 
 import asyncio
 import itertools
+import json
 import logging
 import os
 import queue
@@ -59,6 +60,18 @@ def groups_for(unit) -> list[str]:
     if unit is None:
         return [ALL_GROUP]
     return [unit_group(code) for code in unit.ancestor_codes()] + [ALL_GROUP]
+
+
+def layer_message(message: dict) -> dict:
+    """What the channel layer carries for one live message.
+
+    The JSON text is encoded here, once per message, and every socket of every group sends those
+    same characters: with hundreds of screens, encoding per socket was most of the fan-out's cost.
+    Ending a session is not text for the screen but an order to its socket (see consumers).
+    """
+    if message.get("type") == SESSION_ENDED:
+        return {"type": "live.session_ended"}
+    return {"type": "live.text", "text": json.dumps(message, ensure_ascii=False, separators=(",", ":"))}
 
 
 def envelope(*, type: str, subsystem: str, unit_code: str, data: dict) -> dict:
@@ -203,7 +216,7 @@ class _Sender:
         return waiting
 
     async def _send(self, layer, groups, message) -> bool:
-        payload = {"type": "live.message", "message": message}
+        payload = layer_message(message)
         delivered = True
         for group in groups:
             try:

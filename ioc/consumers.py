@@ -44,9 +44,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    async def live_message(self, event):
-        if event["message"].get("type") == bus.SESSION_ENDED:
-            # The screen reloads on 4401 and meets the login page: its session is gone.
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        await self.send_json(event["message"])
+    async def live_text(self, event):
+        # Encoded once by the bus for every socket (bus.layer_message): sent as it is.
+        await self.send(text_data=event["text"])
+
+    async def live_session_ended(self, event):
+        # The screen reloads on 4401 and meets the login page: its session is gone.
+        await self.close(code=CLOSE_UNAUTHENTICATED)

@@ -137,7 +137,8 @@ MIDDLEWARE = [
     "ioc.audit.AuditMiddleware",
 ]
 
-ROOT_URLCONF = "ioc.urls"
+# The benchmark servers add the framework floor route (bench/urls.py); everything else is ioc.urls.
+ROOT_URLCONF = env_str("IOC_ROOT_URLCONF", "ioc.urls")
 ASGI_APPLICATION = "ioc.asgi.application"
 WSGI_APPLICATION = "ioc.wsgi.application"
 AUTH_USER_MODEL = "ioc.User"
