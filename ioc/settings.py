@@ -41,11 +41,23 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = env_secret("DATABASE_URL") or embedded.postgres_url()
 REDIS_URL = env_secret("REDIS_URL") or embedded.redis_url()
 
-# Connections close after each request by default: under ASGI every worker thread would otherwise keep
-# its own, and a burst exhausts PostgreSQL's max_connections (measured in bench/). Use a pooler to reuse.
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+
+def _database(url: str) -> dict:
+    # Connections close after each request by default: under ASGI every worker thread would otherwise keep
+    # its own, and a burst exhausts PostgreSQL's max_connections (measured in bench/). Use a pooler to reuse.
+    database = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    database["CONN_HEALTH_CHECKS"] = True
+    database.setdefault("OPTIONS", {})["connect_timeout"] = 5
+    return database
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+# A streaming replica of the primary for the screens' reads (ioc.dbrouters, docs/scaling.md). Tests
+# read the test database through it (MIRROR): no second test database is made.
+DATABASE_REPLICA_URL = env_secret("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL) | {"TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["ioc.dbrouters.ReplicaRouter"]
 
 
 def _celery_broker(url: str) -> str:
@@ -75,10 +87,13 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # default capacity silently drops under a burst); a screen that was away heals from the
 # snapshot API. Storms never reach the layer one message per event (see ioc.bus). Its connections
 # heal by themselves after a Redis restart (ioc.live_layer, docs/decisions.md).
+# Several Redis servers for the live layer (REDIS_CHANNEL_URLS, comma-separated): it spreads channels
+# and groups over them by a consistent hash. Celery and the cache stay on REDIS_URL.
+REDIS_CHANNEL_URLS = [url.strip() for url in env_secret("REDIS_CHANNEL_URLS").split(",") if url.strip()] or [REDIS_URL]
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "ioc.live_layer.HealingPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("IOC_CHANNEL_PREFIX", "ioc")},
+        "CONFIG": {"hosts": REDIS_CHANNEL_URLS, "prefix": env_str("IOC_CHANNEL_PREFIX", "ioc")},
     }
 }
 

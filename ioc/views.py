@@ -15,6 +15,7 @@ from django.views.decorators.cache import cache_control, never_cache
 
 from ioc import bus, outage, registry, selectors, services
 from ioc.clientaddr import client_address, in_networks
+from ioc.dbrouters import reads_from_replica
 from ioc.errors import ValidationError
 from ioc.models import WallPlaylist, WorkerHeartbeat
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -79,6 +80,7 @@ def favicon(request):
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
+@reads_from_replica
 @never_cache
 @login_required
 def wall(request):
@@ -207,6 +209,19 @@ def _sees_readiness_detail(request) -> bool:
     return bool(internal) and in_networks(client_address(request), internal)
 
 
+def _redis_check(url: str) -> str:
+    try:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+        client.ping()
+        return "ok"
+    except Exception as exc:
+        return f"error: {exc.__class__.__name__}"
+
+
 @never_cache
 def readyz(request):
     """Readiness: the database and Redis both answer (503 otherwise)."""
@@ -217,18 +232,13 @@ def readyz(request):
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-    try:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
-        )
-        client.ping()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {exc.__class__.__name__}"
+    checks["redis"] = _redis_check(settings.REDIS_URL)
+    # The live layer's own Redis servers when it has some (REDIS_CHANNEL_URLS): each holds a share of
+    # the screens' groups, so one away leaves those screens without their push.
+    for number, host in enumerate(settings.CHANNEL_LAYERS["default"]["CONFIG"].get("hosts") or [], start=1):
+        url = host.get("address") if isinstance(host, dict) else host
+        if isinstance(url, str) and url != settings.REDIS_URL:
+            checks[f"redis_live_{number}"] = _redis_check(url)
     beat = WorkerHeartbeat.objects.filter(name="worker").first() if checks["database"] == "ok" else None
     ready = all(value == "ok" for value in checks.values())
     if not _sees_readiness_detail(request):

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_cookie
 
 from ioc import collation
+from ioc.dbrouters import reads_from_replica
 from ioc.errors import Conflict, NotFound, ValidationError
 from ioc.models import Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
@@ -670,6 +671,7 @@ def _filter_options():
     }
 
 
+@reads_from_replica
 @require_GET
 def public_list(request):
     """The public map and list of reports, with filters, 25 a page."""
@@ -688,6 +690,7 @@ def public_list(request):
     return render(request, "reports/portal/public.html", context)
 
 
+@reads_from_replica
 @require_GET
 @vary_on_cookie
 @cache_control(public=True, max_age=60)
@@ -743,6 +746,7 @@ def _sorted(rows: list[dict], key: str, descending: bool) -> list[dict]:
     return present + [r for r in rows if r[key] is None]
 
 
+@reads_from_replica
 @require_GET
 def unit_stats(request):
     """For each unit: reports answered within the answer deadline, over 30 and 90 days."""

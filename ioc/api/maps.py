@@ -8,9 +8,11 @@ from rest_framework.response import Response
 from ioc import maps
 from ioc.api.serializers import MapUnitsSerializer
 from ioc.auth import key_scopes
+from ioc.dbrouters import reads_from_replica
 from ioc.scope import scope_for
 
 
+@reads_from_replica
 @extend_schema(responses=MapUnitsSerializer)
 @key_scopes(get="dashboard:read")
 @api_view(["GET"])

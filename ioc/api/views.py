@@ -17,6 +17,7 @@ from ioc.api.serializers import (
     UnitSerializer,
 )
 from ioc.auth import ANY_KEY, key_has_scope, key_scopes
+from ioc.dbrouters import reads_from_replica
 from ioc.errors import NotFound
 from ioc.models import Alert, Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
@@ -143,6 +144,7 @@ def subsystem_list(request):
     return Response(SubsystemSerializer(registry.enabled(), many=True).data)
 
 
+@reads_from_replica
 @extend_schema(responses={200: OpenApiResponse(description="Figures and open alerts for the caller's scope.")})
 @key_scopes(get="dashboard:read")
 @api_view(["GET"])

@@ -15,6 +15,7 @@ from ioc import audit
 from ioc.api.parsers import SafeJSONParser
 from ioc.api.views import ScopedViewSet
 from ioc.auth import ANY_KEY, is_key, key_has_scope
+from ioc.dbrouters import reads_from_replica
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
 from ioc.scope import scope_for
@@ -320,6 +321,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     @extend_schema(responses=s.MapPointSerializer(many=True))
     @action(detail=False, methods=["get"], pagination_class=None)
+    @reads_from_replica
     def map(self, request):
         """Open reports with a location, for the wall's map layer."""
         return Response(selectors.report_map(scope_for(request.user)))

@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from ioc import geo, ingest
 from ioc.auth import ANY_KEY, ApiKeyAuthentication, authorize_key, key_has_scope
+from ioc.dbrouters import reads_from_replica
 from ioc.errors import Conflict, NotFound
 from ioc.scope import scope_for
 from ioc.throttling import UserRateThrottle
@@ -168,6 +169,7 @@ def _list_param(data, name: str) -> list[str]:
 CHANGESET = "2026-11-26T00:00:00+07:00"  # when the endpoint definitions below last changed
 
 
+@reads_from_replica
 class DiscoveryView(Open311View):
     def get(self, request, fmt):
         url = request.build_absolute_uri(reverse("open311:root"))
@@ -193,11 +195,13 @@ class DiscoveryView(Open311View):
         )
 
 
+@reads_from_replica
 class ServiceListView(Open311View):
     def get(self, request, fmt):
         return respond(fmt, "services", [records.service(c) for c in records.active_categories()])
 
 
+@reads_from_replica
 class ServiceDefinitionView(Open311View):
     def get(self, request, fmt, service_code):
         category = records.active_categories().filter(code=service_code).first()
@@ -303,6 +307,8 @@ def _extensions(data) -> bool:
     return _param(data, "extensions").lower() == "true"
 
 
+# A sender following its own requests by id reads from the primary: they may be a second old.
+@reads_from_replica(unless=lambda request: "service_request_id" in request.GET)
 class RequestListView(Open311View):
     """GET: search requests. POST: submit one (form-encoded, with `api_key`)."""
 
