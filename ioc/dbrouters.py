@@ -15,6 +15,9 @@ A read goes to the replica only when all of these hold:
 - the model is not one of the sign-in models (sessions, users, API keys, permissions): they are
   written at sign-in and on every use, and the next request, a second later, must find them.
 
+A replica that does not answer costs the screens nothing but the primary's time: their reads go to
+the primary for REPLICA_RETRY_SECONDS, then the replica is tried again.
+
 A replica trails the primary by a fraction of a second, a second or two under load: a screen that
 shows figures a second old is right (the live push brings the change anyway, and the next snapshot
 repairs a missed push). See docs/scaling.md.
@@ -23,13 +26,20 @@ repairs a missed push). See docs/scaling.md.
 import contextvars
 import functools
 import inspect
+import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+log = logging.getLogger(__name__)
 
 REPLICA = "replica"
 REPLICA_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A replica that does not answer is left alone this long: meanwhile screens read from the primary.
+REPLICA_RETRY_SECONDS = 10.0
+_replica_away_until = 0.0
 
 # Always on the primary: a session or a login written by one request is read by the next one, which
 # a lagging replica could answer with "signed out". Their writes never make a request's other reads
@@ -52,6 +62,23 @@ def replica_configured() -> bool:
     return REPLICA in connections.settings
 
 
+def _replica_answers() -> bool:
+    """Connect to the replica if need be; a replica that is away sends the screens to the primary."""
+    global _replica_away_until
+    if time.monotonic() < _replica_away_until:
+        return False
+    replica = connections[REPLICA]
+    if replica.connection is not None:
+        return True
+    try:
+        replica.ensure_connection()
+    except DatabaseError as exc:
+        _replica_away_until = time.monotonic() + REPLICA_RETRY_SECONDS
+        log.warning("replica unreachable, screens read from the primary for %.0f s: %s", REPLICA_RETRY_SECONDS, exc)
+        return False
+    return True
+
+
 def _pinned_to_primary(model) -> bool:
     meta = model._meta
     return meta.app_label in PRIMARY_APPS or meta.label_lower in PRIMARY_MODELS
@@ -64,7 +91,13 @@ class ReplicaRouter:
         if not replica_configured():
             return None  # no replica: Django decides as it always has
         state = _reads.get()
-        if state is None or state.written or _pinned_to_primary(model) or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        if (
+            state is None
+            or state.written
+            or _pinned_to_primary(model)
+            or connections[DEFAULT_DB_ALIAS].in_atomic_block
+            or not _replica_answers()
+        ):
             return DEFAULT_DB_ALIAS
         return REPLICA
 

@@ -322,3 +322,18 @@ async def test_under_asgi_the_snapshot_is_read_from_the_replica(city, people, re
         assert {a["title"] for a in response.json()["alerts"]} == {"Ùn tắc cầu Ghềnh"}
     finally:
         await close_worker_thread_connections()
+
+
+def test_with_the_replica_away_the_screens_read_from_the_primary(city, people, replica, client, monkeypatch):
+    from ioc import dbrouters
+
+    monkeypatch.setattr(dbrouters, "_replica_away_until", 0.0)  # and back to "answers" afterwards
+    client.force_login(people["leader"])
+    raise_alert(city["long_khanh"], "Mất điện khu phố 3")
+    connections[REPLICA].close()
+    monkeypatch.setitem(connections[REPLICA].settings_dict, "HOST", "/nonexistent-replica")
+    started = time.monotonic()
+    assert snapshot_titles(client) == {"Mất điện khu phố 3"}  # from the primary, not a 503
+    assert snapshot_titles(client) == {"Mất điện khu phố 3"}  # and no second attempt meanwhile
+    assert time.monotonic() - started < 2
+    assert dbrouters._replica_away_until > time.monotonic()
