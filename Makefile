@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench drill stop clean-var
+.PHONY: run test lint format bench bench-scale drill stop clean-var
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## The screens on a year of data: 1M reports, 5M camera events, 1M dossiers (docs/scale.md).
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale $(SCALE_ARGS)
 
 ## Kill Redis and PostgreSQL under load and show that everything heals (docs/operations.md).
 drill: $(STAMP)

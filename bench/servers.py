@@ -48,8 +48,8 @@ class Servers:
             embedded.stop_postgres()
 
 
-def _configured_database(url: str) -> str:
-    """Create `ioc_bench` next to the configured database and return its URL."""
+def _configured_database(url: str, database: str = DATABASE) -> str:
+    """Create `database` (ioc_bench) next to the configured database and return its URL."""
     import psycopg2
     from psycopg2 import sql
 
@@ -58,16 +58,17 @@ def _configured_database(url: str) -> str:
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
             if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     finally:
         connection.close()
-    return urlunsplit(parts._replace(path="/" + DATABASE))
+    return urlunsplit(parts._replace(path="/" + database))
 
 
-def prepare() -> Servers:
-    """Point this process (and the ASGI server it starts) at the bench database, Redis and channel prefix."""
+def prepare(database: str = DATABASE) -> Servers:
+    """Point this process (and the ASGI server it starts) at the bench database (or `database`), Redis
+    and channel prefix."""
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     if not (database_url and redis_url):
@@ -80,9 +81,9 @@ def prepare() -> Servers:
     from ioc import embedded  # reads IOC_VAR_DIR when called, not when imported
 
     if database_url:
-        os.environ["DATABASE_URL"] = _configured_database(database_url)
+        os.environ["DATABASE_URL"] = _configured_database(database_url, database)
     else:
-        os.environ["DATABASE_URL"] = embedded.postgres_url(DATABASE)
+        os.environ["DATABASE_URL"] = embedded.postgres_url(database)
     if not redis_url:
         os.environ["REDIS_URL"] = embedded.redis_url()
     return Servers(embedded_postgres=not database_url, embedded_redis=not redis_url)

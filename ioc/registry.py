@@ -194,3 +194,40 @@ def enabled() -> list[Subsystem]:
 
 def codes() -> set[str]:
     return set(_all())
+
+
+# --- data at scale -------------------------------------------------------------------------------
+#
+# `manage.py bench_data` fills the tables with a year of a province's data (docs/scale.md). Each app
+# hands it a generator in ready():
+#   registry.register_scale_generator(ScaleGenerator("reports", "reports", 1_000_000, generate, tables))
+# `generate(run: ioc.scale.Run)` writes `run.count` rows (and the rows that go with them) by COPY;
+# `tables()` names the models `--reset` empties and that are analysed afterwards; `refresh()`, if any,
+# rebuilds the app's roll-ups once every generator has run.
+
+
+@dataclass(frozen=True)
+class ScaleGenerator:
+    code: str
+    option: str  # the command's option: --reports N
+    default: int
+    generate: Callable
+    tables: Callable[[], list]
+    help: str = ""
+    refresh: Callable[[], None] | None = None
+    app: str = ""
+    order: int = 50
+
+
+_scale_generators: dict[str, ScaleGenerator] = {}
+
+
+def register_scale_generator(generator: ScaleGenerator) -> None:
+    existing = _scale_generators.get(generator.code)
+    if existing is not None and existing.app != generator.app:
+        raise ValueError(f"scale generator {generator.code!r} is already registered by {existing.app}")
+    _scale_generators[generator.code] = generator
+
+
+def scale_generators() -> list[ScaleGenerator]:
+    return sorted(_scale_generators.values(), key=lambda g: (g.order, g.code))

@@ -11,6 +11,9 @@ class OnestopConfig(AppConfig):
 
     def ready(self):
         from ioc import hooks, registry
+        from onestop.scale import GENERATOR
+
+        registry.register_scale_generator(GENERATOR)  # manage.py bench_data
         from onestop.services import counter_events
 
         hooks.listen(hooks.CAMERA_EVENTS_STORED, counter_events)  # counter cameras watch the counters

@@ -143,6 +143,13 @@ class Dossier(models.Model):
                 condition=Q(finished_at__isnull=True, status__in=[2, 4, 5, 6]),
             ),
             models.Index(fields=["status", "due_at"], name="dossier_status_due"),
+            # What the monthly roll-ups leave to be judged when read: open dossiers, and those finished
+            # before a second supplement request (DossierMonth).
+            models.Index(
+                fields=["received_at"],
+                name="dossier_not_rolled_up",
+                condition=Q(finished_at__isnull=True) | Q(second_supplement_requested_at__gt=F("finished_at")),
+            ),
         ]
 
     def __str__(self):
@@ -232,3 +239,47 @@ class QueueFigure(models.Model):
 
     def __str__(self):
         return f"{self.counter_id}: {self.waiting} @ {self.at:%H:%M}"
+
+
+class DossierMonth(models.Model):
+    """The Decision 766 counts of one receiving unit, procedure and month, so that a year's indicators
+    read a few thousand rows instead of every dossier (docs/onestop.md, "Roll-ups").
+
+    `received_month` is the local month the dossiers were received in; the intake counts (received,
+    with a due date, online, digitized, with fees, paid online) are theirs. `finished_month` is set on
+    the rows of dossiers finished in that month, counted for progress and not waiting on anything
+    that may still change (`handled`, `on_time`, `complaints`); dossiers still open, or finished before
+    a second supplement request, are judged from the dossiers themselves when read. The services keep
+    the rows in step with every dossier they write."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
+    received_month = models.DateField()
+    finished_month = models.DateField(null=True)
+    handled = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    complaints = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+    with_due_date = models.PositiveIntegerField(default=0)
+    online = models.PositiveIntegerField(default=0)
+    digitized = models.PositiveIntegerField(default=0)
+    with_fees = models.PositiveIntegerField(default=0)
+    paid_online = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("dossier month")
+        verbose_name_plural = _("dossier months")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit", "procedure", "received_month", "finished_month"],
+                nulls_distinct=False,
+                name="dossier_month_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["received_month"], name="dossier_month_received"),
+            models.Index(fields=["finished_month"], name="dossier_month_finished"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id}/{self.procedure_id} {self.received_month:%Y-%m}"

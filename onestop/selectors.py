@@ -18,7 +18,16 @@ from ioc.models import Unit
 from ioc.scope import Scope
 from ioc.worktime import LOCAL_TZ
 from onestop import conf
-from onestop.models import NOT_COUNTED_STATUSES, OPEN_STATUSES, Channel, Counter, Dossier, DossierStatus, Office
+from onestop.models import (
+    NOT_COUNTED_STATUSES,
+    OPEN_STATUSES,
+    Channel,
+    Counter,
+    Dossier,
+    DossierMonth,
+    DossierStatus,
+    Office,
+)
 from onestop.services import effective_due, open_dossiers, overdue_at
 
 # (code, label, full points, rate it is computed from, rate at which it earns full points, estimated)
@@ -171,9 +180,56 @@ COUNT_NAMES = ("handled", "on_time", "complaints", "received", "with_due_date", 
                "paid_online")  # fmt: skip
 
 
+def whole_months(period: Period) -> bool:
+    """Whether the period runs from a first of the month to a first of the month (local midnights):
+    the roll-ups answer it."""
+    start, end = period.start.astimezone(LOCAL_TZ), period.end.astimezone(LOCAL_TZ)
+    return all(m.day == 1 and m.time() == time.min for m in (start, end))
+
+
 def figures_by_unit(scope: Scope, period: Period, now: datetime, by: str = "unit_id") -> dict:
-    """Per receiving unit (its id, or `by`: "unit__path"): the counts every indicator is computed from,
-    in one query."""
+    """Per receiving unit (its id, or `by`: "unit__path"): the counts every indicator is computed from.
+    Whole months read the monthly roll-ups and judge only what they leave out from the dossiers (two
+    queries, whatever the number of dossiers); any other period scans the dossiers (one query)."""
+    if whole_months(period):
+        return _figures_from_rollups(scope, period, now, by)
+    return scanned_figures_by_unit(scope, period, now, by)
+
+
+def _figures_from_rollups(scope: Scope, period: Period, now: datetime, by: str) -> dict:
+    first, last = period.start.astimezone(LOCAL_TZ).date(), period.end.astimezone(LOCAL_TZ).date()
+    finished = Q(finished_month__gte=first, finished_month__lt=last, received_month__lt=last)
+    received = Q(received_month__gte=first, received_month__lt=last)
+    sums = {name: Coalesce(Sum(name, filter=finished), 0) for name in ("handled", "on_time", "complaints")}
+    sums |= {name: Coalesce(Sum(name, filter=received), 0) for name in COUNT_NAMES if name not in sums}
+    rows = scope.filter(DossierMonth.objects.filter(finished | received), "unit").values(by).annotate(**sums).order_by()
+    figures = {row.pop(by): row for row in rows}
+    # Left to judge: handled in the period and open (or finished after it), or finished before a
+    # second supplement request, which the roll-ups do not count.
+    left = _handled(period) & (
+        Q(finished_at__isnull=True)
+        | Q(second_supplement_requested_at__gt=F("finished_at"))
+        | Q(finished_at__gte=period.end)
+    )
+    judged = (
+        scope.filter(Dossier.objects.filter(left), "unit")
+        .values(by)
+        .annotate(
+            handled=Count("pk"),
+            on_time=Coalesce(Sum(_on_time(period, min(period.end, now))), 0),
+            complaints=Count("pk", filter=Q(complaint=True) | Q(satisfaction=1)),
+        )
+        .order_by()
+    )
+    for row in judged:
+        counts = figures.setdefault(row.pop(by), dict.fromkeys(COUNT_NAMES, 0))
+        for name, value in row.items():
+            counts[name] += value
+    return {key: counts for key, counts in figures.items() if any(counts.values())}
+
+
+def scanned_figures_by_unit(scope: Scope, period: Period, now: datetime, by: str = "unit_id") -> dict:
+    """figures_by_unit from the dossiers themselves, in one query (any period)."""
     handled, received = _handled(period), _received(period)
     rows = (
         scope.filter(Dossier.objects.filter(_touching(period)), "unit")

@@ -17,7 +17,7 @@ from ioc.ingest import moment_field, text_field
 from ioc.models import Alert, Unit
 from ioc.scope import Scope
 from ioc.services import alert_raise, alert_resolve_by_key
-from ioc.worktime import DurationUnit, WorkCalendar
+from ioc.worktime import LOCAL_TZ, DurationUnit, WorkCalendar
 from ioc.worktime import due_at as deadline_after
 from onestop import conf
 from onestop.models import (
@@ -25,6 +25,7 @@ from onestop.models import (
     Channel,
     Counter,
     Dossier,
+    DossierMonth,
     DossierStatus,
     DossierStatusChange,
     DossierSupplement,
@@ -219,6 +220,7 @@ def dossiers_upsert(*, items: list, scope: Scope) -> list[dict]:
             .select_related("unit")
             .filter(code__in={p["code"] for _i, p in parsed})
         }
+        before_keys = {rollup_key(d) for d in stored.values()}  # the months a changed dossier leaves
         created: dict[str, Dossier] = {}
         changed: dict[str, Dossier] = {}
         supplements: dict[str, list] = {}
@@ -275,6 +277,7 @@ def dossiers_upsert(*, items: list, scope: Scope) -> list[dict]:
         for result in results:
             if result.get("status") in ("created", "updated"):
                 result["id"] = stored[result["code"]].pk
+        rollup_refresh(before_keys | {rollup_key(d) for d in [*created.values(), *changed.values()]})
         for unit in touched_units.values():
             bus.publish_kpis(subsystem=SUBSYSTEM, unit=unit)
         # One entry per batch, with how many dossiers it created and updated.
@@ -331,6 +334,92 @@ def _apply(dossier: Dossier, p: dict, calendar: WorkCalendar) -> None:
         dossier.extended_due_at = calendar.add_working_time(dossier.due_at, extra) if extra else dossier.due_at
     if before is not None and before != (dossier.due_at, dossier.extended_due_at):
         dossier.due_soon_alerted_at = dossier.overdue_alerted_at = None  # a new deadline earns new warnings
+
+
+# --- monthly roll-ups of the Decision 766 counts ----------------------------------------------------
+#
+# One row per receiving unit, procedure, month received and month finished (DossierMonth), rebuilt
+# for the (unit, procedure, month received) of every dossier a sync creates or changes, in the same
+# transaction; `rollup_rebuild` redoes the whole table (after a bulk load). The counts follow
+# onestop.selectors' definitions: the selectors read them for whole months and judge the rest (open
+# dossiers, and those finished before a second supplement request) from the dossiers.
+
+_MONTH = "date_trunc('month', d.received_at AT TIME ZONE %(tz)s)::date"
+_ROLLED = (
+    "d.finished_at IS NOT NULL AND d.status NOT IN (1, 3, 7, 8)"
+    " AND (d.second_supplement_requested_at IS NULL OR d.second_supplement_requested_at <= d.finished_at)"
+)
+_ROLLUP_SELECT = f"""
+    SELECT d.unit_id, d.procedure_id, {_MONTH},
+        CASE WHEN {_ROLLED} THEN date_trunc('month', d.finished_at AT TIME ZONE %(tz)s)::date END AS finished_month,
+        count(*) FILTER (WHERE {_ROLLED}),
+        count(*) FILTER (WHERE {_ROLLED} AND d.second_supplement_requested_at IS NULL
+            AND (d.due_at IS NULL OR d.finished_at <= COALESCE(d.extended_due_at, d.due_at))),
+        count(*) FILTER (WHERE {_ROLLED} AND (d.complaint OR d.satisfaction = 1)),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3)),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3) AND d.due_at IS NOT NULL),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3) AND d.channel = {int(Channel.ONLINE)}),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3) AND d.digitized AND d.electronic_result),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3) AND d.has_fees),
+        count(*) FILTER (WHERE d.status NOT IN (1, 3) AND d.has_fees AND d.paid_online)
+    FROM "{Dossier._meta.db_table}" d
+    WHERE d.received_at IS NOT NULL {{where}}
+    GROUP BY 1, 2, 3, 4
+"""
+_ROLLUP_COLUMNS = (
+    "unit_id, procedure_id, received_month, finished_month, handled, on_time, complaints, received, "
+    "with_due_date, online, digitized, with_fees, paid_online"
+)
+
+
+def rollup_key(dossier: Dossier) -> tuple | None:
+    """(unit, procedure, first day of the local month received) of a dossier; None when not received."""
+    if dossier.received_at is None or dossier.unit_id is None:
+        return None
+    month = timezone.localtime(dossier.received_at, LOCAL_TZ).date().replace(day=1)
+    return dossier.unit_id, dossier.procedure_id, month
+
+
+def rollup_refresh(keys) -> None:
+    """Recount the roll-up rows of these (unit, procedure, month) keys from the dossiers, inside the
+    caller's transaction; a lock per key keeps two syncs of the same month from missing each other."""
+    keys = sorted(k for k in keys if k is not None)
+    table = DossierMonth._meta.db_table
+    with connection.cursor() as cursor:
+        for unit_id, procedure_id, month in keys:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"onestop-month:{unit_id}:{procedure_id}:{month}"]
+            )
+        for unit_id, procedure_id, month in keys:
+            start = datetime.combine(month, datetime.min.time(), LOCAL_TZ)
+            end = datetime.combine((month + timedelta(days=32)).replace(day=1), datetime.min.time(), LOCAL_TZ)
+            cursor.execute(
+                f'DELETE FROM "{table}" WHERE unit_id = %(unit)s AND procedure_id = %(procedure)s '
+                "AND received_month = %(month)s",
+                {"unit": unit_id, "procedure": procedure_id, "month": month},
+            )
+            where = (
+                "AND d.unit_id = %(unit)s AND d.procedure_id = %(procedure)s "
+                "AND d.received_at >= %(start)s AND d.received_at < %(end)s"
+            )
+            cursor.execute(
+                f'INSERT INTO "{table}" ({_ROLLUP_COLUMNS}) ' + _ROLLUP_SELECT.format(where=where),
+                {"tz": str(LOCAL_TZ), "unit": unit_id, "procedure": procedure_id, "start": start, "end": end},
+            )
+
+
+def rollup_rebuild() -> int:
+    """Rebuild every roll-up row from the dossiers (after a bulk load); returns the number of rows."""
+    table = DossierMonth._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{table}" IN EXCLUSIVE MODE')
+        cursor.execute(f'DELETE FROM "{table}"')
+        cursor.execute(
+            f'INSERT INTO "{table}" ({_ROLLUP_COLUMNS}) ' + _ROLLUP_SELECT.format(where=""), {"tz": str(LOCAL_TZ)}
+        )
+        count = cursor.rowcount
+        cursor.execute(f'ANALYZE "{table}"')
+    return count
 
 
 # --- counters and queues ------------------------------------------------------------------------

@@ -42,6 +42,9 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         from ioc import outage, registry
+        from reports.scale import GENERATOR
+
+        registry.register_scale_generator(GENERATOR)  # manage.py bench_data
         from reports.open311.views import error_response, fmt_of_path
         from reports.selectors import overdue_by_area, wall_figures
 

@@ -22,6 +22,9 @@ class TrafficConfig(AppConfig):
 
     def ready(self):
         from ioc import ingest, registry
+        from traffic.scale import GENERATOR
+
+        registry.register_scale_generator(GENERATOR)  # manage.py bench_data
         from traffic.services import ingest_events
 
         ingest.register_door("camera_events", ingest_events)
