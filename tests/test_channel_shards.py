@@ -2,7 +2,11 @@
 hash, a ward's news reaching sockets whose groups live on different servers, each server healing alone."""
 
 import asyncio
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -38,6 +42,35 @@ def shards():
         for directory in directories:
             embedded.stop_redis(directory)
         shutil.rmtree(base, ignore_errors=True)
+
+
+SETTINGS_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps({"databases": settings.DATABASES, "layer": settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
+                  "cache": settings.CACHES["default"]["LOCATION"], "broker": settings.CELERY_BROKER_URL}, default=str))
+"""
+
+
+def settings_with(**environ) -> dict:
+    """Settings as a process started with these environment variables reads them."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="ioc.settings", DATABASE_URL=django_settings.DATABASE_URL)
+    env.update(REDIS_URL=django_settings.REDIS_URL, **environ)
+    done = subprocess.run([sys.executable, "-c", SETTINGS_PROBE], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_live_layer_takes_every_listed_server_and_the_rest_stays_on_redis_url():
+    one = django_settings.REDIS_URL
+    unset = settings_with()
+    assert unset["layer"] == [one]
+    listed = settings_with(REDIS_CHANNEL_URLS="redis://live-1:6379/0, redis://live-2:6379/0,")
+    assert listed["layer"] == ["redis://live-1:6379/0", "redis://live-2:6379/0"]
+    assert listed["cache"] == unset["cache"] == one
+    assert listed["broker"] == unset["broker"]
 
 
 def live_group_of(user) -> str:

@@ -28,6 +28,7 @@ from ioc.dbrouters import REPLICA, reads_from_replica
 from ioc.models import Alert
 from tests.conftest import PASSWORD
 from tests.live import close_worker_thread_connections
+from tests.test_channel_shards import settings_with
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
 
@@ -337,3 +338,16 @@ def test_with_the_replica_away_the_screens_read_from_the_primary(city, people, r
     assert snapshot_titles(client) == {"Mất điện khu phố 3"}  # and no second attempt meanwhile
     assert time.monotonic() - started < 2
     assert dbrouters._replica_away_until > time.monotonic()
+
+
+@pytest.mark.django_db(transaction=False, databases=["default"])  # reads no database itself
+def test_the_replica_database_exists_only_when_configured():
+    assert set(settings_with()["databases"]) == {"default"}
+    databases = settings_with(DATABASE_REPLICA_URL="postgres://ioc:pw@db-replica:5433/ioc")["databases"]
+    replica = databases["replica"]
+    assert (replica["HOST"], replica["PORT"], replica["NAME"], replica["USER"]) == ("db-replica", 5433, "ioc", "ioc")
+    # The same options as the primary's (connect timeout, health checks, connection age).
+    assert replica["OPTIONS"]["connect_timeout"] == 5
+    assert replica["CONN_HEALTH_CHECKS"] is True
+    assert replica["CONN_MAX_AGE"] == databases["default"]["CONN_MAX_AGE"]
+    assert replica["TEST"]["MIRROR"] == "default"  # no test database of its own
