@@ -103,14 +103,16 @@ class SubmissionThrottle(throttling.BaseThrottle):
         rates = api_settings.DEFAULT_THROTTLE_RATES
         now = self.timer()
         self._wait = None
-        counted = []
+        buckets = []
         for ident, scope in self.buckets(request):
             parsed = _parse_rate(rates.get(scope))
-            if parsed is None:
-                continue
-            limit, duration = parsed
-            key = self.cache_format % {"scope": scope, "ident": ident}
-            history = [moment for moment in cache.get(key, []) if moment > now - duration]
+            if parsed is not None:
+                buckets.append((self.cache_format % {"scope": scope, "ident": ident}, *parsed))
+        # Every bucket in one round trip each way: this runs on every submission.
+        histories = cache.get_many([key for key, _limit, _duration in buckets])
+        counted = []
+        for key, limit, duration in buckets:
+            history = [moment for moment in histories.get(key, []) if moment > now - duration]
             if len(history) >= limit:
                 # The moment enough of the window has passed for one more.
                 oldest_needed = history[limit - 1] if limit else now
@@ -119,9 +121,8 @@ class SubmissionThrottle(throttling.BaseThrottle):
             counted.append((key, history, duration))
         if self._wait is not None:
             return False
-        for key, history, duration in counted:
-            history.insert(0, now)
-            cache.set(key, history, duration)
+        for duration in {duration for _key, _history, duration in counted}:
+            cache.set_many({key: [now, *history] for key, history, d in counted if d == duration}, duration)
         return True
 
     def wait(self):

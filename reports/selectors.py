@@ -186,52 +186,67 @@ def overdue_by_area(scope: Scope, areas) -> dict[str, int]:
 DUPLICATE_LIMIT = 20
 
 
-def duplicate_candidates(
-    *, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None, published_only=False
-):
-    """Open reports of the same category nearby and recent, nearest first, as (report, metres).
-
-    `published_only` for what a citizen is shown: only reports that passed triage.
-    """
-    if latitude is None or longitude is None:
-        return []
+def _nearest(queryset, *, latitude, longitude, limit: int):
+    """`queryset`'s reports within the duplicate radius of the point, nearest first, as (report, metres)."""
     radius = settings.IOC_REPORTS_DUPLICATE_RADIUS_M
     min_lat, min_lon, max_lat, max_lon = geo.box_around(latitude, longitude, radius)
-    since = timezone.now() - timedelta(days=settings.IOC_REPORTS_DUPLICATE_DAYS)
-    queryset = Report.objects.select_related("category", "unit").filter(
-        category_id=category_id,
-        status__in=OPEN_STATUSES,
-        received_at__gte=since,
-        latitude__range=(min_lat, max_lat),
-        longitude__range=(min_lon, max_lon),
-    )
-    if scope is not None:
-        queryset = scope.filter(queryset, "unit", "assigned_unit")
-    if published_only:
-        queryset = queryset.filter(status__in=PUBLISHED_STATUSES)
-    if exclude_id:
-        queryset = queryset.exclude(pk=exclude_id)
+    queryset = queryset.filter(latitude__range=(min_lat, max_lat), longitude__range=(min_lon, max_lon))
     # Nearest first in SQL (flat-earth distance is exact enough at tens of metres), then the true distance.
     squeeze = math.cos(math.radians(latitude))
     flat = (F("latitude") - latitude) * (F("latitude") - latitude) + ((F("longitude") - longitude) * squeeze) * (
         (F("longitude") - longitude) * squeeze
     )
-    nearest = queryset.annotate(flat=ExpressionWrapper(flat, output_field=FloatField())).order_by("flat")[
-        :DUPLICATE_LIMIT
-    ]
+    nearest = queryset.annotate(flat=ExpressionWrapper(flat, output_field=FloatField())).order_by("flat")[:limit]
     found = [(r, geo.distance_m(latitude, longitude, r.latitude, r.longitude)) for r in nearest]
     return [(r, d) for r, d in found if d <= radius]
 
 
+def _open_and_recent(category_id, exclude_id):
+    since = timezone.now() - timedelta(days=settings.IOC_REPORTS_DUPLICATE_DAYS)
+    queryset = Report.objects.filter(category_id=category_id, status__in=OPEN_STATUSES, received_at__gte=since)
+    return queryset.exclude(pk=exclude_id) if exclude_id else queryset
+
+
+def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
+    """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
+    if latitude is None or longitude is None:
+        return []
+    # The units' boundaries are the largest values in the database and no candidate needs them.
+    queryset = (
+        _open_and_recent(category_id, exclude_id)
+        .select_related("category", "unit")
+        .defer("unit__boundary", "unit__bbox")
+    )
+    if scope is not None:
+        queryset = scope.filter(queryset, "unit", "assigned_unit")
+    return _nearest(queryset, latitude=latitude, longitude=longitude, limit=DUPLICATE_LIMIT)
+
+
+# Plain SQL: this runs on every submission, and building the same query through the ORM cost more
+# than running it. Same rule as `duplicate_candidates` (open, recent, same category, in the box,
+# nearest first), published reports only, and only the columns the answer shows.
+_SIMILAR = (
+    'SELECT id, tracking_code, status, latitude, longitude FROM "reports_report" '
+    "WHERE category_id = %s AND status = ANY(%s) AND received_at >= %s AND id <> %s "
+    "AND latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s "
+    "ORDER BY (latitude - %s) ^ 2 + ((longitude - %s) * %s) ^ 2 LIMIT %s"
+)
+
+
 def similar_for_citizen(report: Report, limit: int = 5):
     """What a citizen is told after submitting: published reports of the same kind nearby, as (report, m)."""
-    return duplicate_candidates(
-        category_id=report.category_id,
-        latitude=report.latitude,
-        longitude=report.longitude,
-        exclude_id=report.pk,
-        published_only=True,
-    )[:limit]
+    lat, lon = report.latitude, report.longitude
+    if lat is None or lon is None:
+        return []
+    radius = settings.IOC_REPORTS_DUPLICATE_RADIUS_M
+    min_lat, min_lon, max_lat, max_lon = geo.box_around(lat, lon, radius)
+    since = timezone.now() - timedelta(days=settings.IOC_REPORTS_DUPLICATE_DAYS)
+    statuses = [str(s) for s in OPEN_STATUSES if s in PUBLISHED_STATUSES]
+    squeeze = math.cos(math.radians(lat))
+    params = [report.category_id, statuses, since, report.pk or 0, min_lat, max_lat, min_lon, max_lon]
+    nearest = Report.objects.raw(_SIMILAR, [*params, lat, lon, squeeze, limit])
+    found = [(r, geo.distance_m(lat, lon, r.latitude, r.longitude)) for r in nearest]
+    return [(r, d) for r, d in found if d <= radius]
 
 
 def _iso(value):

@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db import connection, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -121,8 +121,11 @@ def normalize_tracking_code(code: str) -> str:
 def _new_tracking_code() -> str:
     for _attempt in range(10):
         code = "PA-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(TRACKING_CODE_LENGTH))
-        if not Report.objects.filter(tracking_code=code).exists():
-            return code
+        # Plain SQL: this runs on every submission (the unique index on the column is the last word).
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT 1 FROM "{Report._meta.db_table}" WHERE tracking_code = %s', [code])
+            if cursor.fetchone() is None:
+                return code
     raise Conflict(_("Could not allocate a tracking code; try again."))
 
 
@@ -150,13 +153,21 @@ def _event(report, action, *, user=None, note="", public=False, unit=None, from_
     audit.record(action="report." + str(action), obj=report, unit=unit or report.unit)
 
 
+# Plain SQL: it runs on every submission and every change of level (the ORM's Q() building cost
+# more than the query). The category's own policy first, then the level's default.
+_POLICY = (
+    "SELECT response_amount, response_unit, resolution_amount, resolution_unit FROM "
+    f'"{DeadlinePolicy._meta.db_table}" WHERE level = %s AND (category_id = %s OR category_id IS NULL) '
+    "ORDER BY category_id IS NULL LIMIT 1"
+)
+
+
 def _policy(category: Category, level: str) -> tuple:
     """The category's own policy for the level, else the level's default, else the built-in one."""
-    candidates = DeadlinePolicy.objects.filter(Q(category=category) | Q(category=None), level=level)
-    policy = min(candidates, key=lambda p: p.category_id is None, default=None)
-    if policy is None:
-        return DEFAULT_POLICIES[level]
-    return policy.response_amount, policy.response_unit, policy.resolution_amount, policy.resolution_unit
+    with connection.cursor() as cursor:
+        cursor.execute(_POLICY, [level, category.pk])
+        found = cursor.fetchone()
+    return tuple(found) if found else DEFAULT_POLICIES[level]
 
 
 def _set_deadlines(report: Report, start) -> None:

@@ -205,9 +205,8 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
             if unit is None:
                 raise ApiValidationError({"unit": _("Unknown commune/ward code “%(code)s”.") % {"code": unit_code}})
         report, secret = services.report_submit(unit=unit, photos=data.pop("photos"), user=request.user, **data)
-        similar = selectors.duplicate_candidates(
-            category_id=report.category_id, latitude=report.latitude, longitude=report.longitude, exclude_id=report.pk
-        )
+        # What a citizen may see of others' reports: the published ones only (selectors.similar_for_citizen).
+        similar = selectors.similar_for_citizen(report)
         return Response(
             {
                 "tracking_code": report.tracking_code,
@@ -216,8 +215,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
                 "response_due_at": report.response_due_at,
                 "resolution_due_at": report.resolution_due_at,
                 "similar_reports": [
-                    {"tracking_code": r.tracking_code, "status": r.status, "distance_m": round(d)}
-                    for r, d in similar[:5]
+                    {"tracking_code": r.tracking_code, "status": r.status, "distance_m": round(d)} for r, d in similar
                 ],
             },
             status=status.HTTP_201_CREATED,
