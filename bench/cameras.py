@@ -54,7 +54,7 @@ BATCH_SIZE = 1_000
 BATCH_CLIENTS = 2
 BATCH_TIMEOUT = 60.0  # the batch series stops sending after this many seconds
 RAW_REPEATS = 3
-RATIO_GOAL = 0.5
+RATIO_GOAL = 0.8
 
 PACE = 200.0  # single events per second, open loop
 PACE_SECONDS = 10
@@ -89,6 +89,7 @@ COLUMNS = [
     "zone",
     "snapshot_url",
     "snapshot",
+    "clip_url",
     "data",
 ]
 
@@ -445,8 +446,7 @@ def storm_rows(storm: dict) -> tuple[list[dict], list[dict], dict]:
             f"cameras: storm {STORM_RATE:,} events/s x {STORM_SECONDS} s, POSTs of {STORM_BATCH}",
             results,
             unit="events/s",
-            budget=f"{STORM_RATE:,}/s, all stored",
-            note=note,
+            note=f"goal {STORM_RATE:,}/s, all stored; {note}",
         )
     ]
     checks = [
@@ -485,9 +485,9 @@ def storm_rows(storm: dict) -> tuple[list[dict], list[dict], dict]:
             "cameras: storm -> figure updates on one wall socket",
             load.Results.timed(window_seconds, kpi_total, expected=sent_events),
             unit="msgs/s",
-            budget=f"~{KPI_GOAL:g}/s per subsystem",
             note=(
-                f"{kpi_total} figure updates for {sent_events} events over {window_seconds:.1f} s ({per_subsystem}); "
+                f"goal ~{KPI_GOAL:g}/s per subsystem; {kpi_total} figure updates for {sent_events} events "
+                f"over {window_seconds:.1f} s ({per_subsystem}); "
                 f"goal {'met' if kpi_ok else 'MISSED'}; other messages: {other_note or 'none'}"
             ),
         )
@@ -571,7 +571,6 @@ def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
         f"cameras: raw INSERT of the same rows, {BATCH_SIZE:,}/statement and transaction",
         raw,
         unit="rows/s",
-        budget=f"API >= {RATIO_GOAL:.0%} of raw",
         note=raw_note,
     )
     api_row = summary(
@@ -579,6 +578,7 @@ def run(server: Server, cookie: str) -> tuple[list[dict], dict, list[dict]]:
         api,
         raw_row,
         unit="events/s",
+        budget=f">= {RATIO_GOAL * 100:g} % of the floor",
         note=api_note,
     )
     ratio = api_row["ratio"] or 0.0

@@ -26,6 +26,19 @@ class IndicatorsConfig(AppConfig):
         registry.add_source(indicator_subsystems)
         registry.register_choropleth(aqi_layer())
 
+        from indicators.services import archive_observation_days
+        from ioc import partitions
+
+        partitions.register(
+            partitions.PartitionedTable(
+                table="indicators_observation",
+                column="period_start",
+                app="indicators",
+                retention_setting="IOC_OBSERVATION_RETENTION_MONTHS",
+                archive=archive_observation_days,
+            )
+        )
+
     def load_demo(self):
         from indicators.demo import load_demo_indicators
 

@@ -182,15 +182,53 @@ class Observation(models.Model):
             )
         ]
         indexes = [models.Index(fields=["indicator", "period_start"], name="observation_indicator_period")]
+        # Partitioned by month of period_start (ioc.partitions, docs/partitions.md); the unique key
+        # above already holds period_start, the primary key in the database is (id, period_start).
 
     def __str__(self):
         return f"{self.indicator.code} {self.unit.code} {self.period_start:%Y-%m-%d %H:%M}: {self.value}"
 
 
+class ObservationDaily(models.Model):
+    """One local day of one series (indicator, unit, station), kept after the month's observations
+    are dropped (IOC_OBSERVATION_RETENTION_MONTHS)."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    station = models.ForeignKey(Station, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField(_("day"))
+    count = models.PositiveIntegerField(_("observations"))
+    minimum = models.DecimalField(_("minimum"), max_digits=18, decimal_places=4)
+    maximum = models.DecimalField(_("maximum"), max_digits=18, decimal_places=4)
+    total = models.DecimalField(max_digits=24, decimal_places=4)  # with count: an average that adds up
+    last = models.DecimalField(_("last value"), max_digits=18, decimal_places=4)
+    last_period_start = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("observations of a day")
+        verbose_name_plural = _("observations by day")
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "unit", "station", "day"], name="observation_daily_once", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.indicator_id} {self.unit_id} {self.day}: {self.average}"
+
+    @property
+    def average(self):
+        return self.total / self.count if self.count else None
+
+
 class ObservationRevision(models.Model):
     """A value that a later report for the same period replaced."""
 
-    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="history")
+    # No foreign key in the database: observations are partitioned by month (docs/partitions.md) and
+    # PostgreSQL lets a foreign key point only at a unique key holding the partition key. Django
+    # still deletes the history with its observation, and retention deletes it with the month.
+    observation = models.ForeignKey(Observation, on_delete=models.CASCADE, related_name="history", db_constraint=False)
     value = models.DecimalField(_("value"), max_digits=18, decimal_places=4)
     source = models.CharField(_("source"), max_length=100)
     received_at = models.DateTimeField(_("received at"))

@@ -87,7 +87,8 @@ def series_map(indicators: list[Indicator], scope: Scope, points: int | None = N
     window = Q()
     for indicator in indicators:
         count = points or SPARK_POINTS[indicator.period]
-        window |= Q(indicator=indicator, period_start__gte=_cutoff(indicator, now, count))
+        # Both bounds keep the query on the monthly partitions of the window (docs/partitions.md).
+        window |= Q(indicator=indicator, period_start__gte=_cutoff(indicator, now, count), period_start__lte=now)
     rows = (
         scope.filter(Observation.objects.filter(window), "unit")
         .values("indicator_id", "unit__depth", "period_start")
@@ -271,13 +272,21 @@ def aqi_by_area(scope: Scope, areas) -> dict[str, float | None]:
     return areas.highest((path, round(float(value))) for path, value in latest if value is not None)
 
 
+STATION_MAP_DAYS = 31
+
+
 def station_map(scope: Scope) -> list[dict]:
     """Stations in scope with their position and latest value of each indicator (AQI with its band)."""
     stations = list(stations_visible_to(scope))
     if not stations:
         return []
+    # A reading older than STATION_MAP_DAYS is no station's current value; the bound also keeps the
+    # query on the recent monthly partitions (docs/partitions.md).
+    now = timezone.now()
     latest = (
-        Observation.objects.filter(station__in=stations)
+        Observation.objects.filter(
+            station__in=stations, period_start__gte=now - timedelta(days=STATION_MAP_DAYS), period_start__lte=now
+        )
         .order_by("station_id", "indicator_id", "-period_start")
         .distinct("station_id", "indicator_id")
         .select_related("indicator")

@@ -6,11 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from indicators.models import Direction, Indicator, IndicatorSource, Observation, ObservationRevision, Station
+from indicators.models import (
+    Direction,
+    Indicator,
+    IndicatorSource,
+    Observation,
+    ObservationDaily,
+    ObservationRevision,
+    Station,
+)
 from indicators.periods import parse_period
 from ioc import audit, bus
 from ioc.errors import ValidationError
@@ -382,3 +391,40 @@ def pull_sources_due(*, now=None) -> list:
         if claimed:
             due.append(source)
     return due
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def archive_observation_days(start: datetime, end: datetime) -> int:
+    """Roll the observations of [start, end) up by local day and series into ObservationDaily
+    (count, min, max, total, last), and delete their history of replaced values, before retention
+    drops them (ioc.partitions). Each day's row is recomputed, so running it twice counts nothing
+    twice. Returns the day rows written."""
+    table, daily = Observation._meta.db_table, ObservationDaily._meta.db_table
+    history = ObservationRevision._meta.db_table
+    window = {"zone": settings.TIME_ZONE, "start": start, "end": end}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {daily} (indicator_id, unit_id, station_id, day, count, minimum, maximum, total, last,
+                                 last_period_start)
+            SELECT indicator_id, unit_id, station_id, (period_start AT TIME ZONE %(zone)s)::date, count(*),
+                   min(value), max(value), sum(value), (array_agg(value ORDER BY period_start DESC))[1],
+                   max(period_start)
+            FROM {table}
+            WHERE period_start >= %(start)s AND period_start < %(end)s
+            GROUP BY 1, 2, 3, 4
+            ON CONFLICT (indicator_id, unit_id, station_id, day) DO UPDATE SET
+                count = EXCLUDED.count, minimum = EXCLUDED.minimum, maximum = EXCLUDED.maximum,
+                total = EXCLUDED.total, last = EXCLUDED.last, last_period_start = EXCLUDED.last_period_start
+            """,
+            window,
+        )
+        written = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {history} WHERE observation_id IN "
+            f"(SELECT id FROM {table} WHERE period_start >= %(start)s AND period_start < %(end)s)",
+            window,
+        )
+    return written

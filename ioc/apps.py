@@ -8,6 +8,7 @@ class IocConfig(AppConfig):
     periodic_tasks = {
         "ioc-worker-heartbeat": {"task": "ioc.tasks.worker_heartbeat", "schedule": 30.0},
         "ioc-send-notifications": {"task": "ioc.tasks.send_notifications", "schedule": 60.0},
+        "ioc-partitions-maintain": {"task": "ioc.partitions.maintain", "schedule": 6 * 3600.0},
     }
     outbox_sweeps = ("ioc.tasks.send_notifications",)
 

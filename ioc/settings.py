@@ -329,6 +329,11 @@ IOC_MAX_REQUEST_BODY = env_int("IOC_MAX_REQUEST_BODY", 0, minimum=0)
 IOC_CAMERA_ALERT_SEVERITY = env_str("IOC_CAMERA_ALERT_SEVERITY", "warning")
 IOC_CAMERA_OFFLINE_MINUTES = env_int("IOC_CAMERA_OFFLINE_MINUTES", 5, minimum=1)
 IOC_CAMERA_BATCH_MAX = env_int("IOC_CAMERA_BATCH_MAX", 1000, minimum=1)
+# Monthly partitions of the big time-series tables (docs/partitions.md): months created ahead, and
+# months kept (0 keeps everything; older months are rolled up by day, then dropped).
+IOC_PARTITION_MONTHS_AHEAD = env_int("IOC_PARTITION_MONTHS_AHEAD", 3, minimum=1)
+IOC_CAMERA_EVENT_RETENTION_MONTHS = env_int("IOC_CAMERA_EVENT_RETENTION_MONTHS", 24, minimum=0)
+IOC_OBSERVATION_RETENTION_MONTHS = env_int("IOC_OBSERVATION_RETENTION_MONTHS", 60, minimum=0)
 MQTT_URL = env_str("MQTT_URL")
 IOC_MQTT_GENERIC_TOPIC = env_str("IOC_MQTT_GENERIC_TOPIC", "ioc/cameras/events")
 if IOC_CAMERA_ALERT_SEVERITY not in ("info", "warning", "critical"):

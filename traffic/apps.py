@@ -28,6 +28,18 @@ class TrafficConfig(AppConfig):
         from traffic.services import ingest_events
 
         ingest.register_door("camera_events", ingest_events)
+        from ioc import partitions
+        from traffic.services import archive_event_days
+
+        partitions.register(
+            partitions.PartitionedTable(
+                table="traffic_cameraevent",
+                column="occurred_at",
+                app="traffic",
+                retention_setting="IOC_CAMERA_EVENT_RETENTION_MONTHS",
+                archive=archive_event_days,
+            )
+        )
         from traffic.selectors import security_figures, traffic_figures
 
         registry.register(

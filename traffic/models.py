@@ -160,9 +160,15 @@ class CameraEvent(models.Model):
         verbose_name = _("camera event")
         verbose_name_plural = _("camera events")
         ordering = ["-occurred_at"]
+        # The table is partitioned by month of occurred_at (ioc.partitions, docs/partitions.md): every
+        # unique key holds occurred_at, and the primary key in the database is (id, occurred_at). A
+        # vendor's resend of an event carries its time, so (source, external_id, occurred_at) still
+        # tells a resend from a new event.
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "external_id"], condition=~Q(external_id=""), name="camera_event_once_per_source"
+                fields=["source", "external_id", "occurred_at"],
+                condition=~Q(external_id=""),
+                name="camera_event_once_per_source_time",
             )
         ]
         indexes = [
@@ -172,3 +178,35 @@ class CameraEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind_id} @ {self.camera_id} {self.occurred_at:%H:%M:%S}"
+
+
+class CameraEventDaily(models.Model):
+    """One local day of one camera's events of one kind, kept after the month's events are dropped
+    (IOC_CAMERA_EVENT_RETENTION_MONTHS): what a year's charts and the yearly figures need."""
+
+    day = models.DateField(_("day"))
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, related_name="+")
+    kind = models.ForeignKey(EventKind, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")  # the events' own, for scope
+    count = models.PositiveIntegerField(_("events"))
+    vehicles = models.BigIntegerField(_("vehicles"), default=0)  # sum of vehicle_count
+    speed_sum = models.FloatField(default=0)  # with speed_count: an average that adds up across days
+    speed_count = models.PositiveIntegerField(default=0)
+    speed_max = models.FloatField(null=True, blank=True)
+    plates = models.PositiveIntegerField(_("events with a plate"), default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("camera events of a day")
+        verbose_name_plural = _("camera events by day")
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["day", "camera", "kind"], name="camera_event_daily_once")]
+        indexes = [models.Index(fields=["unit", "day"], name="camera_event_daily_unit_day")]
+
+    def __str__(self):
+        return f"{self.day} {self.camera_id} {self.kind_id}: {self.count}"
+
+    @property
+    def avg_speed_kmh(self) -> float | None:
+        return self.speed_sum / self.speed_count if self.speed_count else None

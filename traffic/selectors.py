@@ -1,13 +1,17 @@
 """Reads of the camera platform: scoped querysets and the wall figures of subsystems 2 and 3."""
 
-from django.db.models import Case, Count, IntegerField, Max, Min, Q, Value, When
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ioc.scope import Scope
-from traffic.models import Camera, CameraEvent, CongestionLevel, Incident, Purpose
+from traffic.models import Camera, CameraEvent, CameraEventDaily, CongestionLevel, Incident, Purpose
 
 OPEN = Incident.OPEN
 
@@ -56,8 +60,26 @@ def folded_line(count: int, name: str, first, last) -> str:
     return f"{count} × {name}, {span}"
 
 
+RECENT_EVENT_DAYS = 31  # the events list without a lower bound of its own shows this many days
+
+
+def recent_events(queryset, since=None):
+    """Events from `since` on, or from RECENT_EVENT_DAYS ago: a lower bound on occurred_at lets
+    PostgreSQL read only the recent monthly partitions instead of every month kept."""
+    now = timezone.now()
+    if since is None:
+        since = now - timedelta(days=RECENT_EVENT_DAYS)
+    return queryset.filter(occurred_at__gte=since, occurred_at__lte=now + timedelta(hours=1))
+
+
 def _today():
     return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _today_span():
+    """Local midnight to now (and the few minutes ahead a camera clock may run): both bounds let
+    PostgreSQL read only this month's partition of the events."""
+    return _today(), timezone.now() + timedelta(hours=1)
 
 
 def _camera_kpi(scope: Scope, purpose: str) -> tuple[int, int]:
@@ -78,7 +100,7 @@ def traffic_figures(scope: Scope) -> dict | None:
     online, total = _camera_kpi(scope, Purpose.TRAFFIC)
     if not total:
         return None
-    events = scope.filter(CameraEvent.objects.filter(occurred_at__gte=_today(), kind__is_violation=True), "unit")
+    events = scope.filter(CameraEvent.objects.filter(occurred_at__range=_today_span(), kind__is_violation=True), "unit")
     by_kind = list(events.values("kind__code", "kind__name").annotate(n=Count("id")).order_by("-n"))
     incidents = scope.filter(Incident.objects.filter(status__in=OPEN, camera__purpose=Purpose.TRAFFIC), "unit")
     counts = incidents.aggregate(
@@ -162,7 +184,8 @@ def security_figures(scope: Scope) -> dict | None:
                 "code": "events_today",
                 "label": _("Events today"),
                 "value": scope.filter(
-                    CameraEvent.objects.filter(occurred_at__gte=_today(), camera__purpose=Purpose.SECURITY), "unit"
+                    CameraEvent.objects.filter(occurred_at__range=_today_span(), camera__purpose=Purpose.SECURITY),
+                    "unit",
                 ).count(),
                 "unit": "",
                 "status": None,
@@ -278,7 +301,10 @@ def _media(event) -> str | None:
 def incident_detail(incident: Incident, latest: int = 20) -> dict:
     """An incident with its latest events (snapshot, clip) and its events folded by level: one line
     per congestion level (or one for the kind), never the same line repeated per event."""
-    events = list(incident.events.order_by("-occurred_at", "-id")[:latest])
+    # Bounded by the incident's own times: the events table is partitioned by month of occurred_at
+    # and only the months of the incident are read (docs/partitions.md).
+    own = incident.events.filter(occurred_at__gte=incident.first_event_at, occurred_at__lte=incident.last_event_at)
+    events = list(own.order_by("-occurred_at", "-id")[:latest])
     data = incident_state(incident)
     data["note"] = incident.note
     data["events"] = [
@@ -299,7 +325,7 @@ def incident_detail(incident: Incident, latest: int = 20) -> dict:
     data["clip_url"] = next((e["clip_url"] for e in data["events"] if e["clip_url"]), None)
     labels = dict(CongestionLevel.choices)
     groups = (
-        incident.events.order_by()
+        own.order_by()
         .values("congestion_level")
         .annotate(n=Count("id"), first=Min("occurred_at"), last=Max("occurred_at"))
         .order_by("-last", "congestion_level")
@@ -319,3 +345,29 @@ def incident_detail(incident: Incident, latest: int = 20) -> dict:
             }
         )
     return data
+
+
+def events_by_day(scope: Scope, first: date, last: date) -> dict[tuple[date, str], dict]:
+    """Events per local day and kind code from `first` to `last` (inclusive), for a year's chart:
+    {(day, kind): {"count", "vehicles"}}. Days whose month retention has dropped come from their
+    roll-ups (CameraEventDaily), the others from the events; archiving and dropping happen in one
+    transaction, so no day is counted twice."""
+    totals: dict[tuple[date, str], dict] = defaultdict(lambda: {"count": 0, "vehicles": 0})
+    archived = (
+        scope.filter(CameraEventDaily.objects.filter(day__gte=first, day__lte=last), "unit")
+        .values_list("day", "kind__code")
+        .annotate(n=Sum("count"), v=Sum("vehicles"))
+    )
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    end = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    live = (
+        scope.filter(CameraEvent.objects.filter(occurred_at__gte=start, occurred_at__lt=end), "unit")
+        .annotate(day=TruncDate("occurred_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("day", "kind__code")
+        .annotate(n=Count("id"), v=Sum("vehicle_count"))
+    )
+    for rows in (archived, live):
+        for day, kind, count, vehicles in rows:
+            totals[(day, kind)]["count"] += count
+            totals[(day, kind)]["vehicles"] += vehicles or 0
+    return dict(totals)

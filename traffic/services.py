@@ -1,15 +1,21 @@
 """Every write of the camera platform: event ingestion with storm folding, camera health, and the
 operator's incident workflow. One transaction each; live updates after commit."""
 
+import io
+import json
 import math
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import psycopg2
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg2.extras import Json, execute_values
 
 from ioc import audit, bus, hooks
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -19,9 +25,10 @@ from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
 from traffic import selectors
-from traffic.models import Camera, CameraEvent, CongestionLevel, EventKind, Incident, Purpose
+from traffic.models import Camera, CameraEvent, CameraEventDaily, CongestionLevel, EventKind, Incident, Purpose
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+RESEND_WINDOW = timedelta(days=1)  # how far a resend's time may lie from the stored event's
 SUBSYSTEM = {Purpose.TRAFFIC: "traffic", Purpose.SECURITY: "security", Purpose.COUNTER: "onestop"}
 HEALTH_KINDS = {"heartbeat", "offline", "tamper"}
 
@@ -144,58 +151,27 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
         raise ValidationError({"events": _("At most %(n)s events per batch.") % {"n": settings.IOC_CAMERA_BATCH_MAX}})
     now = timezone.now()
     codes = {i.get("camera") for i in items if isinstance(i, dict) and isinstance(i.get("camera"), str)}
-    cameras = {
-        c.code: c
-        for c in scope.filter(Camera.objects.filter(code__in=codes, active=True).select_related("unit"), "unit")
-    }
     kinds = {k.code: k for k in EventKind.objects.all()}
-
     results: list[dict] = [None] * len(items)  # type: ignore[list-item]
     parsed: list[tuple[int, dict]] = []
-    for index, item in enumerate(items):
-        try:
-            parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
-        except ItemError as bad:
-            results[index] = {"index": index, "status": "error", "errors": bad.errors}
 
     with transaction.atomic():
-        # Lock the batch's cameras in one order first: concurrent batches for the same cameras then
-        # queue behind each other instead of deadlocking on camera and incident rows.
-        list(Camera.objects.select_for_update().filter(pk__in={p["camera"].pk for _i, p in parsed}).order_by("pk"))
+        # The batch's cameras are read and locked at once, in one order: concurrent batches for the
+        # same cameras then queue behind each other instead of deadlocking on camera and incident rows.
+        named = Camera.objects.select_for_update(of=("self",)).filter(code__in=codes, active=True)
+        cameras = {c.code: c for c in scope.filter(named.select_related("unit"), "unit").order_by("pk")}
+        for index, item in enumerate(items):
+            try:
+                parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
+            except ItemError as bad:
+                results[index] = {"index": index, "status": "error", "errors": bad.errors}
         fresh = _drop_duplicates(source, parsed, results)
         heartbeats = [(i, p) for i, p in fresh if p["kind"].code == "heartbeat"]
         events = [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"]
         _record_signs_of_life(fresh, now)
         incidents = _fold(events, now)
-        rows = []
-        for index, p in events:
-            snapshot = (snapshots or {}).get(index)
-            row = CameraEvent(
-                camera=p["camera"],
-                kind=p["kind"],
-                unit_id=p["camera"].unit_id,
-                incident=incidents.get(index),
-                source=source,
-                external_id=p["external_id"],
-                occurred_at=p["occurred_at"],
-                received_at=now,
-                plate=p["plate"],
-                speed_kmh=p["speed_kmh"],
-                vehicle_count=p["vehicle_count"],
-                congestion_level=p["congestion_level"],
-                score=p["score"],
-                zone=p["zone"],
-                snapshot_url=p["snapshot_url"],
-                clip_url=p["clip_url"],
-                data=p["data"],
-            )
-            if snapshot is not None:
-                row.snapshot.save(snapshot.name, snapshot, save=False)
-            rows.append(row)
-        CameraEvent.objects.bulk_create(rows, batch_size=1000)
+        rows = _store_events(source, events, incidents, now, snapshots or {}, results)
         hooks.emit(hooks.CAMERA_EVENTS_STORED, events=rows)
-        for (index, _p), row in zip(events, rows, strict=True):
-            results[index] = {"index": index, "status": "created", "id": row.pk}
         for index, _p in heartbeats:
             results[index] = {"index": index, "status": "accepted"}
         _health_changes(fresh)
@@ -213,13 +189,24 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
 
 
 def _drop_duplicates(source, parsed, results):
-    """Items already stored (or repeated within the batch) under the same external id."""
-    ids = [p["external_id"] for _i, p in parsed if p["external_id"]]
-    known = (
-        set(CameraEvent.objects.filter(source=source, external_id__in=ids).values_list("external_id", flat=True))
-        if ids
-        else set()
-    )
+    """Items already stored (or repeated within the batch) under the same source and external id.
+
+    The look-up is bounded by the batch's times widened by RESEND_WINDOW: the table is partitioned by
+    month of occurred_at (docs/partitions.md), so PostgreSQL reads only the months the batch is
+    about. A vendor's resend carries the event's time (give or take the seconds a Frigate update
+    moves it), and the database's unique key (source, external_id, occurred_at) backs this up."""
+    keyed = [p for _i, p in parsed if p["external_id"]]
+    known = set()
+    if keyed:
+        moments = [p["occurred_at"] for p in keyed]
+        known = set(
+            CameraEvent.objects.filter(
+                source=source,
+                external_id__in={p["external_id"] for p in keyed},
+                occurred_at__gte=min(moments) - RESEND_WINDOW,
+                occurred_at__lte=max(moments) + RESEND_WINDOW,
+            ).values_list("external_id", flat=True)
+        )
     fresh = []
     for index, p in parsed:
         key = p["external_id"]
@@ -230,6 +217,184 @@ def _drop_duplicates(source, parsed, results):
             known.add(key)
         fresh.append((index, p))
     return fresh
+
+
+# --- storing the rows: one INSERT for a few, COPY for many ------------------------------------------------------
+
+EVENT_COLUMNS = (
+    "id",
+    "camera_id",
+    "kind_id",
+    "unit_id",
+    "incident_id",
+    "source",
+    "external_id",
+    "occurred_at",
+    "received_at",
+    "plate",
+    "speed_kmh",
+    "vehicle_count",
+    "congestion_level",
+    "score",
+    "zone",
+    "snapshot_url",
+    "snapshot",
+    "clip_url",
+    "data",
+)
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per row
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab and line breaks escaped."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return _copy_text(value)
+    return str(value)
+
+
+def _event_instance(values: dict, camera: Camera, kind: EventKind, incident: Incident | None) -> CameraEvent:
+    """A CameraEvent for rows already stored, without the cost of Model.__init__ per row (the hook's
+    listeners read it like any other instance)."""
+    event = CameraEvent.__new__(CameraEvent)
+    state = ModelState()
+    state.adding, state.db = False, "default"
+    state.fields_cache = (
+        {"camera": camera, "kind": kind} if incident is None else {"camera": camera, "kind": kind, "incident": incident}
+    )
+    values["_state"] = state
+    event.__dict__ = values
+    return event
+
+
+SMALL_BATCH = 20  # up to this many events go as one INSERT; more as one COPY
+
+
+def _insert(table: str, values_of: list[dict], *, with_ids: bool) -> set:
+    """INSERT ... ON CONFLICT DO NOTHING of the rows; the ids of those stored (written into the rows
+    when the table gives them). A row the unique key skips was stored meanwhile by another batch."""
+    columns = EVENT_COLUMNS if with_ids else EVENT_COLUMNS[1:]
+    with connection.cursor() as cursor:
+        returned = execute_values(
+            cursor.cursor,
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s ON CONFLICT (source, external_id, occurred_at) "
+            "WHERE NOT (external_id = '') DO NOTHING RETURNING id, external_id, occurred_at",
+            [tuple(Json(v[c]) if c == "data" else v[c] for c in columns) for v in values_of],
+            page_size=len(values_of),
+            fetch=True,
+        )
+    if not with_ids:
+        # The answer lists the stored rows in the order sent, skipping the others: match them in turn.
+        pending = iter(returned)
+        row = next(pending, None)
+        for values in values_of:
+            if row is not None and (row[1], row[2]) == (values["external_id"], values["occurred_at"]):
+                values["id"] = row[0]
+                row = next(pending, None)
+    return {row[0] for row in returned}
+
+
+def _store_events(source, events, incidents, now, snapshots, results) -> list[CameraEvent]:
+    """Insert the batch's events with ids taken from the sequence first and the rows sent in one COPY;
+    fill their results. Should another batch have stored one of them in the meantime (the unique key
+    refuses the COPY), the rows go again as one INSERT ... ON CONFLICT DO NOTHING and those it skips
+    are duplicates."""
+    if not events:
+        return []
+    table = CameraEvent._meta.db_table
+    small = len(events) <= SMALL_BATCH
+    if small:  # ids come with the INSERT's answer
+        ids = [None] * len(events)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [f"{table}_id_seq", len(events)])
+            ids = [row[0] for row in cursor.fetchall()]
+    received = now.isoformat()
+    values_of, lines = [], []
+    for (index, p), pk in zip(events, ids, strict=True):
+        camera, incident = p["camera"], incidents.get(index)
+        snapshot = ""
+        if index in snapshots:  # a single multipart event's image: saved where the model would put it
+            holder = CameraEvent(camera=camera, occurred_at=p["occurred_at"])
+            holder.snapshot.save(snapshots[index].name, snapshots[index], save=False)
+            snapshot = holder.snapshot.name
+        data = p["data"]
+        values = {
+            "id": pk,
+            "camera_id": camera.pk,
+            "kind_id": p["kind"].pk,
+            "unit_id": camera.unit_id,
+            "incident_id": incident.pk if incident is not None else None,
+            "source": source,
+            "external_id": p["external_id"],
+            "occurred_at": p["occurred_at"],
+            "received_at": now,
+            "plate": p["plate"],
+            "speed_kmh": p["speed_kmh"],
+            "vehicle_count": p["vehicle_count"],
+            "congestion_level": p["congestion_level"],
+            "score": p["score"],
+            "zone": p["zone"],
+            "snapshot_url": p["snapshot_url"],
+            "snapshot": snapshot,
+            "clip_url": p["clip_url"],
+            "data": data,
+        }
+        values_of.append(values)
+        if small:
+            continue
+        lines.append(
+            "\t".join(
+                (
+                    str(pk),
+                    str(camera.pk),
+                    str(p["kind"].pk),
+                    str(camera.unit_id),
+                    "\\N" if incident is None else str(incident.pk),
+                    _copy_text(source),
+                    _copy_text(p["external_id"]),
+                    p["occurred_at"].isoformat(),
+                    received,
+                    _copy_text(p["plate"]),
+                    _copy_value(p["speed_kmh"]),
+                    _copy_value(p["vehicle_count"]),
+                    p["congestion_level"],
+                    _copy_value(p["score"]),
+                    _copy_text(p["zone"]),
+                    _copy_text(p["snapshot_url"]),
+                    _copy_text(snapshot),
+                    _copy_text(p["clip_url"]),
+                    _copy_text(_json(data)) if data else "{}",
+                )
+            )
+        )
+    if small:
+        stored = _insert(table, values_of, with_ids=False)
+    else:
+        stored = set(ids)
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                buffer = io.StringIO("\n".join(lines) + "\n")
+                cursor.cursor.copy_expert(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN", buffer)
+        except (IntegrityError, psycopg2.IntegrityError):
+            stored = _insert(table, values_of, with_ids=True)
+    rows = []
+    for (index, p), values in zip(events, values_of, strict=True):
+        if values["id"] in stored:
+            rows.append(_event_instance(values, p["camera"], p["kind"], incidents.get(index)))
+            results[index] = {"index": index, "status": "created", "id": values["id"]}
+        else:
+            results[index] = {"index": index, "status": "duplicate"}
+    return rows
 
 
 def _record_signs_of_life(fresh, now):
@@ -243,13 +408,23 @@ def _record_signs_of_life(fresh, now):
         is_event = p["kind"].code != "heartbeat"
         if seen is None or at > seen[1]:
             latest[camera.pk] = (camera, at, is_event or (seen[2] if seen else False))
-    for camera, at, is_event in sorted(latest.values(), key=lambda seen: seen[0].pk):
-        fields = {"last_heartbeat_at": at}
-        if is_event:
-            fields["last_event_at"] = at
-        Camera.objects.filter(pk=camera.pk).update(**fields)
+    if not latest:
+        return
+    seen = sorted(latest.values(), key=lambda seen: seen[0].pk)
+    with connection.cursor() as cursor:  # one statement for all the batch's cameras
+        execute_values(
+            cursor.cursor,
+            f"UPDATE {Camera._meta.db_table} AS c SET last_heartbeat_at = v.at, "
+            "last_event_at = CASE WHEN v.is_event THEN v.at ELSE c.last_event_at END "
+            "FROM (VALUES %s) AS v(id, at, is_event) WHERE c.id = v.id",
+            [(camera.pk, at, is_event) for camera, at, is_event in seen],
+            template="(%s, %s::timestamptz, %s)",
+        )
+    for camera, at, is_event in seen:
         back = camera.health == Camera.Health.OFFLINE
         camera.last_heartbeat_at = at
+        if is_event:
+            camera.last_event_at = at
         if back:
             _set_health(camera, Camera.Health.ONLINE)
 
@@ -296,16 +471,19 @@ def _fold(events, now) -> dict[int, Incident]:
             else:
                 incident.event_count += 1
                 incident.last_event_at = max(incident.last_event_at, p["occurred_at"])
+                # A late event older than the first keeps the incident's span true: its events are
+                # read back by that span (only those months' partitions).
+                incident.first_event_at = min(incident.first_event_at, p["occurred_at"])
                 if p["congestion_level"]:
                     incident.congestion_level = p["congestion_level"]
                 incident._changed = True
             assigned[index] = incident
     for incident in {id(i): i for i in assigned.values()}.values():
         if getattr(incident, "_changed", False) and not getattr(incident, "_is_new", False):
-            incident.save(update_fields=["event_count", "last_event_at", "congestion_level"])
+            incident.save(update_fields=["event_count", "first_event_at", "last_event_at", "congestion_level"])
         if getattr(incident, "_is_new", False):
             if incident.event_count > 1:
-                incident.save(update_fields=["event_count", "last_event_at", "congestion_level"])
+                incident.save(update_fields=["event_count", "first_event_at", "last_event_at", "congestion_level"])
             _incident_opened(incident)
     return assigned
 
@@ -492,3 +670,33 @@ def _close_incident(incident: Incident, status: str, *, note: str = "", user=Non
     incident.save(update_fields=["status", "closed_at", "closed_by", "note"])
     alert_resolve_by_key(dedup_key=f"traffic:incident:{incident.pk}", note=incident.note)
     _announce_incident(incident)
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+
+def archive_event_days(start: datetime, end: datetime) -> int:
+    """Roll the events of [start, end) up by local day, camera and kind into CameraEventDaily, before
+    retention drops them (ioc.partitions). Each day's row is recomputed from the events, never added
+    to, so running it twice counts nothing twice. Returns the day rows written."""
+    events, daily = CameraEvent._meta.db_table, CameraEventDaily._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {daily} (day, camera_id, kind_id, unit_id, count, vehicles, speed_sum, speed_count,
+                                 speed_max, plates, first_at, last_at)
+            SELECT (occurred_at AT TIME ZONE %(zone)s)::date, camera_id, kind_id, max(unit_id), count(*),
+                   coalesce(sum(vehicle_count), 0), coalesce(sum(speed_kmh), 0), count(speed_kmh),
+                   max(speed_kmh), count(*) FILTER (WHERE plate <> ''), min(occurred_at), max(occurred_at)
+            FROM {events}
+            WHERE occurred_at >= %(start)s AND occurred_at < %(end)s
+            GROUP BY 1, 2, 3
+            ON CONFLICT (day, camera_id, kind_id) DO UPDATE SET
+                unit_id = EXCLUDED.unit_id, count = EXCLUDED.count, vehicles = EXCLUDED.vehicles,
+                speed_sum = EXCLUDED.speed_sum, speed_count = EXCLUDED.speed_count,
+                speed_max = EXCLUDED.speed_max, plates = EXCLUDED.plates,
+                first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at
+            """,
+            {"zone": settings.TIME_ZONE, "start": start, "end": end},
+        )
+        return cursor.rowcount

@@ -187,8 +187,10 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
 
 
 class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
+    """Stored camera events in the caller's scope, newest first: the last 31 days unless
+    `occurred_at__gte` says from when."""
+
     key_scopes = {"list": "traffic:read"}
-    """Stored camera events in the caller's scope, newest first."""
 
     queryset = CameraEvent.objects.select_related("camera", "kind").order_by("-occurred_at")
     filterset_fields = {
@@ -199,3 +201,8 @@ class EventViewSet(ScopedViewSet, mixins.ListModelMixin):
     }
 
     serializer_class = EventSerializer
+
+    def get_queryset(self):
+        # Without occurred_at__gte the list covers the last RECENT_EVENT_DAYS days (recent partitions only).
+        queryset = super().get_queryset()
+        return queryset if "occurred_at__gte" in self.request.query_params else selectors.recent_events(queryset)
