@@ -125,7 +125,7 @@ def replica_server(django_db_setup, django_db_blocker):
         print(f"replica made, used and removed in {time.monotonic() - started:.1f} s")
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def replica_alias(replica_server):
     """The `replica` database alias pointing at the standby, for this module's tests only.
 
@@ -150,7 +150,7 @@ def replica_alias(replica_server):
 
 
 @pytest.fixture
-def replica(replica_server):
+def replica(replica_server, replica_alias):
     """A control connection to the standby (pause and resume its replay, wait for it)."""
     control = psycopg2.connect(
         host=replica_server["HOST"],
