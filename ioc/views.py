@@ -224,7 +224,7 @@ def _redis_check(url: str) -> str:
 
 @never_cache
 def readyz(request):
-    """Readiness: the database and Redis both answer (503 otherwise)."""
+    """Readiness: the database, Redis and each Redis server of the live layer answer (503 otherwise)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
