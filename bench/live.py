@@ -8,6 +8,10 @@ city) and 50 alerts/s (a burst), so the rows show where the server stops keeping
 - baseline: a raw `group_send` to the province's group from a thread with its own event loop;
 - service: `ioc.services.alert_raise` (database write, commit, then the live bus in this process).
 
+All the while, camera events arrive through the batch API at INGEST_RATE a second (batches of
+INGEST_BATCH from a vendor key, as bench/cameras.py sends them): the server fans out while it
+ingests, and its figure updates for the cameras reach the same sockets.
+
 Latency = arrival on a socket minus the moment just before the send or the service call, on one
 clock (`perf_counter`) in one process. Sends follow bench.load's open-loop clock; a send is made
 in the sending thread itself (the baseline's event loop and the service's database connection
@@ -16,6 +20,7 @@ belong to it), so a slow one delays the next ones, which then catch up.
 
 import asyncio
 import json
+import os
 import threading
 import time
 from time import perf_counter
@@ -42,6 +47,68 @@ DRAIN_TIMEOUT = 20.0  # after the last send, how long to wait for stragglers
 ORIGIN = "http://localhost"
 BUDGET = "p99 < 100 ms"
 SEVERITIES = [Severity.WARNING, Severity.CRITICAL, Severity.INFO]
+# Camera events per second through the batch API while the sockets are measured (IOC_BENCH_INGEST_RATE;
+# 0 measures the fan-out alone).
+INGEST_RATE = int(os.environ.get("IOC_BENCH_INGEST_RATE", "500"))
+INGEST_BATCH = 50
+
+
+class Ingest:
+    """Camera events through POST /api/v1/traffic/events/ at INGEST_RATE a second, on a thread, until stopped."""
+
+    def __init__(self, server: Server):
+        from bench import cameras
+
+        self.cameras = cameras
+        traffic, security = cameras.demo_cameras()
+        plain_key, _source = cameras.machine_key(f"bench-live-ingest-{time.time_ns()}")
+        self.events = cameras.Events(traffic, security, f"live-{time.time_ns()}", seed=cameras.SEED + 7)
+        self.connect = cameras.connector(server, plain_key)
+        self.stop = threading.Event()
+        self.created = self.sent = self.failed = 0
+        self.thread = threading.Thread(target=self._run, name="bench-live-ingest", daemon=True)
+
+    def _run(self) -> None:
+        client = self.connect()
+        rate = INGEST_RATE / INGEST_BATCH
+        try:
+            for _i, _due in load.ticks(rate):
+                if self.stop.is_set():
+                    return
+                self.sent += INGEST_BATCH
+                try:
+                    answer = client.send(self.cameras.request({"events": self.events.batch(INGEST_BATCH)}))
+                except OSError:
+                    client.close()
+                    self.failed += INGEST_BATCH
+                    continue
+                if answer.status in (200, 201):
+                    self.created += self.cameras.created(answer.body)
+                else:
+                    self.failed += INGEST_BATCH
+        finally:
+            client.close()
+
+    def __enter__(self):
+        self.started = perf_counter()
+        if INGEST_RATE > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(30)
+        self.seconds = perf_counter() - self.started
+
+    def info(self) -> dict:
+        return {
+            "rate_per_second": INGEST_RATE,
+            "sent": self.sent,
+            "created": self.created,
+            "failed": self.failed,
+            "achieved_per_second": round(self.sent / self.seconds, 1) if self.seconds else None,
+        }
 
 
 class Tracker:
@@ -259,21 +326,22 @@ async def phase_close(sockets: list, readers: list) -> None:
     await asyncio.gather(*readers, return_exceptions=True)
 
 
-async def _run(server: Server, cookie: str, units: list, run_id: str) -> tuple[Tracker, dict, dict]:
+async def _run(server: Server, cookie: str, units: list, run_id: str, ingest: Ingest) -> tuple[Tracker, dict, dict]:
     tracker = Tracker(SOCKETS)
     sockets, readers, connect_seconds = await phase_connect(server, cookie, tracker)
     try:
         await phase_warm_up(units, tracker, server, run_id)
         phases = {}
-        for rate, messages in PACES:
-            for prefix, sender in (("raw", send_raw), ("svc", raise_alerts)):
-                await asyncio.sleep(1)
-                keys = _keys(prefix, rate, run_id, messages)
-                phases[(prefix, rate)] = await phase_pace(sender, keys, rate, units, tracker, server)
+        with ingest:
+            for rate, messages in PACES:
+                for prefix, sender in (("raw", send_raw), ("svc", raise_alerts)):
+                    await asyncio.sleep(1)
+                    keys = _keys(prefix, rate, run_id, messages)
+                    phases[(prefix, rate)] = await phase_pace(sender, keys, rate, units, tracker, server)
     finally:
         await phase_close(sockets, readers)
     timings = {"connect_seconds": round(connect_seconds, 2), "phases": phases}
-    return tracker, timings, {"sockets": len(sockets)}
+    return tracker, timings, {"sockets": len(sockets), "ingest": ingest.info()}
 
 
 def _keys(prefix: str, rate: float, run_id: str, messages: int) -> list[str]:
@@ -282,7 +350,8 @@ def _keys(prefix: str, rate: float, run_id: str, messages: int) -> list[str]:
 
 def run(server: Server, cookie: str, units: list) -> tuple[list[dict], dict]:
     run_id = str(time.time_ns())
-    tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id))
+    ingest = Ingest(server)  # its key and cameras are read here: no database calls inside the event loop
+    tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id, ingest))
     rows, paces = [], []
     for rate, messages in PACES:
         pace = pace_label(rate)
@@ -292,8 +361,9 @@ def run(server: Server, cookie: str, units: list) -> tuple[list[dict], dict]:
             wall = t["send_seconds"] + t["drain_seconds"]
             note = (
                 f"{delivered} alert frames (+{t['other_frames']} figures frames) in {wall:.1f} s "
-                f"({(delivered + t['other_frames']) / wall:,.0f} frames/s); CPU seconds: "
-                f"server {t['server_cpu_seconds']}, bench process {t['bench_process_cpu_seconds']}"
+                f"({(delivered + t['other_frames']) / wall:,.0f} frames/s), camera ingest at {INGEST_RATE}/s "
+                f"alongside; CPU seconds: server {t['server_cpu_seconds']}, "
+                f"bench process {t['bench_process_cpu_seconds']}"
             )
             name = f"live @ {pace}: {label} -> "
             # No floor here: both paths follow the same offered pace, so their rates match by design;
@@ -310,5 +380,6 @@ def run(server: Server, cookie: str, units: list) -> tuple[list[dict], dict]:
         "connect_seconds": timings["connect_seconds"],
         "paces": paces,
         "bus_stats": dict(bus.stats),
+        "camera_ingest": info["ingest"],
     }
     return rows, details

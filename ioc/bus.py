@@ -157,15 +157,18 @@ class _Sender:
             self.wake.wait(timeout=KPI_MIN_INTERVAL)
             self.wake.clear()
             layer = get_channel_layer()  # looked up each round: settings may point it elsewhere
-            while True:
-                try:
-                    groups, message = self.messages.get_nowait()
-                except queue.Empty:
-                    break
-                loop.run_until_complete(self._send(layer, groups, message))
+            self._send_messages(loop, layer)
             waiting = self._send_due_kpis(loop, layer)
             if self.messages.empty() and not waiting:
                 self.idle.set()
+
+    def _send_messages(self, loop, layer) -> None:
+        while True:
+            try:
+                groups, message = self.messages.get_nowait()
+            except queue.Empty:
+                return
+            loop.run_until_complete(self._send(layer, groups, message))
 
     def _send_due_kpis(self, loop, layer) -> bool:
         now = time.monotonic()
@@ -189,6 +192,9 @@ class _Sender:
 
         try:
             for subsystem, code in due:
+                # Items queued meanwhile go first: a new alert never waits for a round of figures
+                # (a burst of writes dirties dozens of scopes, each a few queries to compute).
+                self._send_messages(loop, layer)
                 try:
                     panel = subsystem_panel(subsystem, code)
                 except Exception as exc:  # the database away, say: compute and send them again later
