@@ -330,3 +330,56 @@ def test_the_observations_of_the_last_days_read_only_the_current_months(aqi, cit
         assert plan and plan <= {f"{OBSERVATIONS}_p203102", f"{OBSERVATIONS}_p203103"}, plan
     for plan in reads_of(OBSERVATIONS, lambda: indicator_selectors.station_map(scope)):
         assert plan <= {f"{OBSERVATIONS}_p203102", f"{OBSERVATIONS}_p203103"} and plan, plan
+
+
+# --- the COPY path ------------------------------------------------------------------------------------
+
+
+def test_a_large_batch_keeps_every_character_and_number_it_was_sent(camera, vendor):
+    now = timezone.now()
+    odd = 'tab\there, line\nbreak, back\\slash, quote " and ü'
+    batch = [
+        event(n, now - timedelta(seconds=n), zone=f"{odd} {n}", speed_kmh=12.5, score=0.9, data={"note": odd, "n": n})
+        for n in range(30)
+    ]
+    results = post(vendor, batch)["results"]
+    assert [r["status"] for r in results] == ["created"] * 30
+    stored = CameraEvent.objects.get(pk=results[7]["id"])
+    assert (stored.zone, stored.data, stored.speed_kmh, stored.score) == (f"{odd} 7", {"note": odd, "n": 7}, 12.5, 0.9)
+    assert stored.external_id == "evt-7" and stored.incident_id is None
+
+
+def test_rows_another_batch_stored_meanwhile_are_duplicates_not_errors(camera, vendor, monkeypatch):
+    """Two batches carrying the same events at once both pass the look-up; the unique key then
+    refuses the second one's COPY, and its rows go again as INSERT ... ON CONFLICT DO NOTHING."""
+    from traffic import services
+
+    now = timezone.now()
+    batch = [event(n, now - timedelta(seconds=n)) for n in range(25)]
+    first = post(vendor, batch[:10])
+    assert first["created"] == 10
+    monkeypatch.setattr(services, "_drop_duplicates", lambda source, parsed, results: parsed)
+    second = post(vendor, batch)
+    assert [r["status"] for r in second["results"]] == ["duplicate"] * 10 + ["created"] * 15
+    assert CameraEvent.objects.count() == 25
+    ids = [r["id"] for r in second["results"][10:]]
+    assert sorted(CameraEvent.objects.filter(pk__in=ids).values_list("external_id", flat=True)) == sorted(
+        f"evt-{n}" for n in range(10, 25)
+    )
+    small = post(vendor, batch[:3] + [event(99, now)])  # the few-rows INSERT skips them too
+    assert [r["status"] for r in small["results"]] == ["duplicate"] * 3 + ["created"]
+
+
+def test_events_folded_into_an_incident_point_at_it(camera, vendor):
+    now = timezone.now()
+    batch = [
+        event(n, now - timedelta(seconds=60 - n), kind="congestion", avg_speed_kmh=5, free_flow_kmh=60)
+        for n in range(25)
+    ]
+    results = post(vendor, batch)["results"]
+    incidents = set(CameraEvent.objects.filter(pk__in=[r["id"] for r in results]).values_list("incident", flat=True))
+    assert len(incidents) == 1 and None not in incidents
+    incident = camera.incidents.get()
+    assert incident.event_count == 25
+    detail = selectors.incident_detail(incident)
+    assert len(detail["events"]) == 20 and detail["folded"][0]["count"] == 25

@@ -151,41 +151,81 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
         raise ValidationError({"events": _("At most %(n)s events per batch.") % {"n": settings.IOC_CAMERA_BATCH_MAX}})
     now = timezone.now()
     codes = {i.get("camera") for i in items if isinstance(i, dict) and isinstance(i.get("camera"), str)}
+    cameras = {
+        c.code: c
+        for c in scope.filter(Camera.objects.filter(code__in=codes, active=True).select_related("unit"), "unit")
+    }
     kinds = {k.code: k for k in EventKind.objects.all()}
+
     results: list[dict] = [None] * len(items)  # type: ignore[list-item]
     parsed: list[tuple[int, dict]] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
+        except ItemError as bad:
+            results[index] = {"index": index, "status": "error", "errors": bad.errors}
 
     with transaction.atomic():
-        # The batch's cameras are read and locked at once, in one order: concurrent batches for the
-        # same cameras then queue behind each other instead of deadlocking on camera and incident rows.
-        named = Camera.objects.select_for_update(of=("self",)).filter(code__in=codes, active=True)
-        cameras = {c.code: c for c in scope.filter(named.select_related("unit"), "unit").order_by("pk")}
-        for index, item in enumerate(items):
-            try:
-                parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
-            except ItemError as bad:
-                results[index] = {"index": index, "status": "error", "errors": bad.errors}
         fresh = _drop_duplicates(source, parsed, results)
         heartbeats = [(i, p) for i, p in fresh if p["kind"].code == "heartbeat"]
-        events = [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"]
-        _record_signs_of_life(fresh, now)
-        incidents = _fold(events, now)
-        rows = _store_events(source, events, incidents, now, snapshots or {}, results)
+        stored = _store_events(
+            source, [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"], now, snapshots or {}, results
+        )
+        # Only now lock the batch's cameras, in one order: the rows above went in without waiting for
+        # another batch of the same cameras, and what follows (signs of life, the incident fold) runs
+        # one batch at a time per camera, without deadlocks on camera and incident rows. NO KEY
+        # UPDATE, so that the key-share locks the new rows' foreign keys take never wait on it.
+        live = [(i, p) for i, p in fresh if results[i] is None or results[i]["status"] != "duplicate"]
+        health = dict(
+            Camera.objects.select_for_update(no_key=True)
+            .filter(pk__in={p["camera"].pk for _i, p in live})
+            .order_by("pk")
+            .values_list("pk", "health")
+        )
+        for _index, p in live:
+            p["camera"].health = health.get(p["camera"].pk, p["camera"].health)
+        _record_signs_of_life(live, now)
+        events = [(i, p) for i, p in live if i in stored]
+        _link_incidents(stored, _fold(events, now))
+        rows = list(stored.values())
         hooks.emit(hooks.CAMERA_EVENTS_STORED, events=rows)
         for index, _p in heartbeats:
             results[index] = {"index": index, "status": "accepted"}
-        _health_changes(fresh)
-        _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in fresh})
+        _health_changes(live)
+        _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in live})
         # One entry per batch, not per event: how many were stored and from which source.
         audit.record(
             action="camera_events.ingest",
             obj=CameraEvent,
             unit=scope.unit,
-            count=len(fresh),
+            count=len(rows) + len(heartbeats),
             label=source,
             detail={"items": len(items), "events": len(rows), "heartbeats": len(heartbeats)},
         )
     return results
+
+
+def _link_incidents(stored: dict[int, CameraEvent], incidents: dict[int, Incident]) -> None:
+    """Point the stored events at the incidents they were folded into (one UPDATE)."""
+    if not incidents:
+        return
+    pairs = []
+    for index, incident in incidents.items():
+        event = stored[index]
+        event.incident_id = incident.pk
+        event._state.fields_cache["incident"] = incident
+        pairs.append((event.pk, event.occurred_at, incident.pk))
+    ids, moments, targets = zip(*pairs, strict=True)
+    with connection.cursor() as cursor:
+        # One statement that finds the rows by primary key (id = ANY), bounded on occurred_at so that
+        # PostgreSQL looks in the batch's months only. (A join with a VALUES list is planned as a scan
+        # of the whole month.)
+        cursor.execute(
+            f"UPDATE {CameraEvent._meta.db_table} SET incident_id = "
+            "(%(targets)s::bigint[])[array_position(%(ids)s::bigint[], id)] "
+            "WHERE id = ANY(%(ids)s::bigint[]) AND occurred_at >= %(first)s AND occurred_at <= %(last)s",
+            {"ids": list(ids), "targets": list(targets), "first": min(moments), "last": max(moments)},
+        )
 
 
 def _drop_duplicates(source, parsed, results):
@@ -205,7 +245,10 @@ def _drop_duplicates(source, parsed, results):
                 external_id__in={p["external_id"] for p in keyed},
                 occurred_at__gte=min(moments) - RESEND_WINDOW,
                 occurred_at__lte=max(moments) + RESEND_WINDOW,
-            ).values_list("external_id", flat=True)
+            )
+            .exclude(external_id="")  # the unique index's own condition: PostgreSQL then reads that index
+            .order_by()
+            .values_list("external_id", flat=True)
         )
     fresh = []
     for index, p in parsed:
@@ -262,15 +305,13 @@ def _copy_value(value) -> str:
     return str(value)
 
 
-def _event_instance(values: dict, camera: Camera, kind: EventKind, incident: Incident | None) -> CameraEvent:
+def _event_instance(values: dict, camera: Camera, kind: EventKind) -> CameraEvent:
     """A CameraEvent for rows already stored, without the cost of Model.__init__ per row (the hook's
     listeners read it like any other instance)."""
     event = CameraEvent.__new__(CameraEvent)
     state = ModelState()
     state.adding, state.db = False, "default"
-    state.fields_cache = (
-        {"camera": camera, "kind": kind} if incident is None else {"camera": camera, "kind": kind, "incident": incident}
-    )
+    state.fields_cache = {"camera": camera, "kind": kind}
     values["_state"] = state
     event.__dict__ = values
     return event
@@ -303,13 +344,14 @@ def _insert(table: str, values_of: list[dict], *, with_ids: bool) -> set:
     return {row[0] for row in returned}
 
 
-def _store_events(source, events, incidents, now, snapshots, results) -> list[CameraEvent]:
-    """Insert the batch's events with ids taken from the sequence first and the rows sent in one COPY;
-    fill their results. Should another batch have stored one of them in the meantime (the unique key
-    refuses the COPY), the rows go again as one INSERT ... ON CONFLICT DO NOTHING and those it skips
-    are duplicates."""
+def _store_events(source, events, now, snapshots, results) -> dict[int, CameraEvent]:
+    """Insert the batch's events and fill their results; returns {index: the stored row}.
+
+    A few go as one INSERT. Many get their ids from the sequence first and go as one COPY; should
+    another batch have stored one of them meanwhile (the unique key refuses the COPY), they go again
+    as one INSERT ... ON CONFLICT DO NOTHING. The rows the unique key skips are duplicates."""
     if not events:
-        return []
+        return {}
     table = CameraEvent._meta.db_table
     small = len(events) <= SMALL_BATCH
     if small:  # ids come with the INSERT's answer
@@ -321,7 +363,7 @@ def _store_events(source, events, incidents, now, snapshots, results) -> list[Ca
     received = now.isoformat()
     values_of, lines = [], []
     for (index, p), pk in zip(events, ids, strict=True):
-        camera, incident = p["camera"], incidents.get(index)
+        camera = p["camera"]
         snapshot = ""
         if index in snapshots:  # a single multipart event's image: saved where the model would put it
             holder = CameraEvent(camera=camera, occurred_at=p["occurred_at"])
@@ -333,7 +375,7 @@ def _store_events(source, events, incidents, now, snapshots, results) -> list[Ca
             "camera_id": camera.pk,
             "kind_id": p["kind"].pk,
             "unit_id": camera.unit_id,
-            "incident_id": incident.pk if incident is not None else None,
+            "incident_id": None,  # set by the fold, which comes after
             "source": source,
             "external_id": p["external_id"],
             "occurred_at": p["occurred_at"],
@@ -359,7 +401,7 @@ def _store_events(source, events, incidents, now, snapshots, results) -> list[Ca
                     str(camera.pk),
                     str(p["kind"].pk),
                     str(camera.unit_id),
-                    "\\N" if incident is None else str(incident.pk),
+                    "\\N",
                     _copy_text(source),
                     _copy_text(p["external_id"]),
                     p["occurred_at"].isoformat(),
@@ -387,10 +429,10 @@ def _store_events(source, events, incidents, now, snapshots, results) -> list[Ca
                 cursor.cursor.copy_expert(f"COPY {table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN", buffer)
         except (IntegrityError, psycopg2.IntegrityError):
             stored = _insert(table, values_of, with_ids=True)
-    rows = []
+    rows = {}
     for (index, p), values in zip(events, values_of, strict=True):
         if values["id"] in stored:
-            rows.append(_event_instance(values, p["camera"], p["kind"], incidents.get(index)))
+            rows[index] = _event_instance(values, p["camera"], p["kind"])
             results[index] = {"index": index, "status": "created", "id": values["id"]}
         else:
             results[index] = {"index": index, "status": "duplicate"}

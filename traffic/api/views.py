@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins
-from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.decorators import action, api_view, parser_classes, permission_classes
 from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
@@ -14,6 +15,7 @@ from ioc.models import Unit
 from ioc.photos import clean_photo
 from ioc.scope import scope_for
 from traffic import selectors, services
+from traffic.api.parsers import EventsJSONParser
 from traffic.api.serializers import (
     CameraEventsBody,
     CameraEventUploadSerializer,
@@ -66,6 +68,7 @@ def _principal_source(request) -> str:
 )
 @key_scopes(post="traffic:write")
 @api_view(["POST"])
+@parser_classes([EventsJSONParser, FormParser, MultiPartParser])
 @permission_classes([KeyOnly])
 def ingest(request):
     """Camera events from a vendor system: one event, or a batch of up to 1,000 (`{"events": [...]}`).
