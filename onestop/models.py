@@ -143,12 +143,30 @@ class Dossier(models.Model):
                 condition=Q(finished_at__isnull=True, status__in=[2, 4, 5, 6]),
             ),
             models.Index(fields=["status", "due_at"], name="dossier_status_due"),
-            # What the monthly roll-ups leave to be judged when read: open dossiers, and those finished
-            # before a second supplement request (DossierMonth).
+            # What the monthly roll-ups leave to be judged when read (DossierMonth): the open dossiers that
+            # count, with what judging them needs, so they are read from the index alone...
             models.Index(
                 fields=["received_at"],
-                name="dossier_not_rolled_up",
-                condition=Q(finished_at__isnull=True) | Q(second_supplement_requested_at__gt=F("finished_at")),
+                include=[
+                    "unit",
+                    "status",
+                    "finished_at",
+                    "due_at",
+                    "extended_due_at",
+                    "supplement_requested_at",
+                    "supplement_supplied_at",
+                    "second_supplement_requested_at",
+                    "complaint",
+                    "satisfaction",
+                ],
+                name="dossier_open_judged",
+                condition=Q(finished_at__isnull=True) & ~Q(status__in=[1, 3, 7, 8]),
+            ),
+            # ... and the few finished before a second supplement request.
+            models.Index(
+                fields=["received_at"],
+                name="dossier_second_request_late",
+                condition=Q(second_supplement_requested_at__gt=F("finished_at")),
             ),
         ]
 

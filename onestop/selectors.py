@@ -204,23 +204,24 @@ def _figures_from_rollups(scope: Scope, period: Period, now: datetime, by: str) 
     sums |= {name: Coalesce(Sum(name, filter=received), 0) for name in COUNT_NAMES if name not in sums}
     rows = scope.filter(DossierMonth.objects.filter(finished | received), "unit").values(by).annotate(**sums).order_by()
     figures = {row.pop(by): row for row in rows}
-    # Left to judge: handled in the period and open (or finished after it), or finished before a
-    # second supplement request, which the roll-ups do not count.
-    left = _handled(period) & (
-        Q(finished_at__isnull=True)
-        | Q(second_supplement_requested_at__gt=F("finished_at"))
-        | Q(finished_at__gte=period.end)
-    )
-    judged = (
-        scope.filter(Dossier.objects.filter(left), "unit")
-        .values(by)
-        .annotate(
-            handled=Count("pk"),
-            on_time=Coalesce(Sum(_on_time(period, min(period.end, now))), 0),
-            complaints=Count("pk", filter=Q(complaint=True) | Q(satisfaction=1)),
+    # Left to judge from the dossiers, handled in the period: the open ones (a partial index holds
+    # them with what judging needs), and those finished after the period or before a second
+    # supplement request (few). Two queries, each on an index of its own.
+    handled = _handled(period)
+    open_now = Q(finished_at__isnull=True) & ~Q(status__in=NOT_COUNTED_STATUSES) & Q(received_at__lt=period.end)
+    rest = handled & (Q(second_supplement_requested_at__gt=F("finished_at")) | Q(finished_at__gte=period.end))
+    judged = []
+    for left in (open_now, rest):
+        judged += (
+            scope.filter(Dossier.objects.filter(left), "unit")
+            .values(by)
+            .annotate(
+                handled=Count("pk"),
+                on_time=Coalesce(Sum(_on_time(period, min(period.end, now))), 0),
+                complaints=Count("pk", filter=Q(complaint=True) | Q(satisfaction=1)),
+            )
+            .order_by()
         )
-        .order_by()
-    )
     for row in judged:
         counts = figures.setdefault(row.pop(by), dict.fromkeys(COUNT_NAMES, 0))
         for name, value in row.items():

@@ -190,6 +190,30 @@ class Report(models.Model):
             models.Index(fields=["category", "status"], name="report_category_status"),
             models.Index(fields=["latitude", "longitude"], name="report_location"),
             models.Index(fields=["resolution_due_at"], name="report_resolution_due", condition=Q(resolved_at=None)),
+            # The open reports the wall counts on every snapshot (by status, overdue, urgent), read from
+            # the index alone; a year's finished reports are left out of it.
+            models.Index(
+                fields=["status"],
+                include=[
+                    "level",
+                    "unit",
+                    "assigned_unit",
+                    "received_at",
+                    "first_answered_at",
+                    "response_due_at",
+                    "resolved_at",
+                    "resolution_due_at",
+                ],
+                name="report_open_covering",
+                condition=Q(status__in=["received", "accepted", "assigned", "in_progress", "answered"]),
+            ),
+            # The recent windows (the wall's 7 and 30 days, the public on-time page's 30 and 90 days),
+            # read from the index alone.
+            models.Index(
+                fields=["received_at"],
+                include=["status", "unit", "assigned_unit", "first_answered_at", "response_due_at"],
+                name="report_received_covering",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__range=(1, 5)), name="rating_1_to_5"),

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Aggregate,
     Case,
@@ -48,6 +49,10 @@ from reports.models import (
 
 WALL_URGENT_LIMIT = 5
 WALL_SLOWEST_UNITS = 5
+# The wall's 7- and 30-day figures (on-time shares, median answer, slowest units) move slowly and
+# cost a scan of a month of reports (about 80,000 rows a month in a province): they are kept this many
+# seconds per scope. The figures of the moment (awaiting triage, overdue...) are read on every call.
+WINDOW_CACHE_SECONDS = 60
 
 
 def published_reports():
@@ -496,6 +501,32 @@ def _drilldown(figure: str) -> str:
     return f"{reverse('report-list-page')}?figure={figure}"
 
 
+def _window_figures(scope: Scope, reports, now) -> dict:
+    """The wall's figures over the last 7 and 30 days, kept WINDOW_CACHE_SECONDS per scope."""
+    key = f"reports:wall:windows:{scope.label}:{int(scope.everything)}"
+    cached = cache.get(key) if WINDOW_CACHE_SECONDS else None
+    if cached is None:
+        month = now - timedelta(days=30)
+        median = reports.filter(received_at__gte=month, first_answered_at__isnull=False).aggregate(
+            m=Median(_answer_seconds())
+        )
+        slowest = (
+            reports.filter(received_at__gte=month, first_answered_at__isnull=False, assigned_unit__isnull=False)
+            .values("assigned_unit__code", "assigned_unit__name")
+            .annotate(median=Median(_answer_seconds()), n=Count("id"))
+            .order_by("-median")[:WALL_SLOWEST_UNITS]
+        )
+        cached = {
+            "median": median["m"],
+            "on_time_7": _on_time_share(reports, now - timedelta(days=7), now),
+            "on_time_30": _on_time_share(reports, month, now),
+            "slowest": list(slowest),
+        }
+        if WINDOW_CACHE_SECONDS:
+            cache.set(key, cached, WINDOW_CACHE_SECONDS)
+    return cached
+
+
 def wall_figures(scope: Scope) -> dict | None:
     """The field-report panel for `scope`; None while the deployment holds no report at all."""
     reports = scope.filter(Report.objects.all(), "unit", "assigned_unit")
@@ -506,21 +537,10 @@ def wall_figures(scope: Scope) -> dict | None:
     by_status = dict(reports.filter(status__in=OPEN_STATUSES).values_list("status").annotate(n=Count("id")).order_by())
     overdue = reports.filter(overdue_q(now)).count()
     awaiting = sum(by_status.get(s, 0) for s in QUEUE_STATUSES)  # what the console's queue counts
-    month = now - timedelta(days=30)
-    median = reports.filter(received_at__gte=month, first_answered_at__isnull=False).aggregate(
-        m=Median(_answer_seconds())
-    )
-    on_time_7 = _on_time_share(reports, now - timedelta(days=7), now)
-    on_time_30 = _on_time_share(reports, month, now)
-
-    slowest = (
-        reports.filter(received_at__gte=month, first_answered_at__isnull=False, assigned_unit__isnull=False)
-        .values("assigned_unit__code", "assigned_unit__name")
-        .annotate(median=Median(_answer_seconds()), n=Count("id"))
-        .order_by("-median")[:WALL_SLOWEST_UNITS]
-    )
+    windows = _window_figures(scope, reports, now)
+    on_time_7, on_time_30, slowest = windows["on_time_7"], windows["on_time_30"], windows["slowest"]
     urgent = reports.filter(level=Level.URGENT, status__in=OPEN_STATUSES).select_related("category", "unit")
-    median_minutes = round(median["m"] / 60) if median["m"] is not None else None
+    median_minutes = round(windows["median"] / 60) if windows["median"] is not None else None
     return {
         "kpis": [
             {
