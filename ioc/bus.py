@@ -186,6 +186,7 @@ class _Sender:
             for key in again:
                 del self.retry[key]
             due += [key for key in again if key not in due]
+        due = self._watched(loop, layer, due)
         if not due:
             return waiting
         from ioc.selectors import subsystem_panel
@@ -220,6 +221,23 @@ class _Sender:
             # This thread wakes rarely: hold no database connection between batches.
             connections.close_all()
         return waiting
+
+    def _watched(self, loop, layer, due):
+        """The due figures some screen listens for: a burst dirties every ward it touches, and a
+        ward nobody has open needs no figures (a screen that opens later reads the snapshot first).
+        When Redis cannot say, all of them."""
+        listeners = getattr(layer, "group_listeners", None)
+        if listeners is None or not due:
+            return due
+        groups = {key: unit_group(key[1]) if key[1] else ALL_GROUP for key in due}
+        try:
+            counts = loop.run_until_complete(asyncio.wait_for(listeners(set(groups.values())), SEND_TIMEOUT))
+        except Exception as exc:  # Redis away: compute them all; their sends fail and are retried as before
+            log.debug("live bus: listener counts unavailable: %s", exc)
+            return due
+        watched = [key for key in due if counts.get(groups[key], 1) > 0]
+        stats["kpi_unwatched"] += len(due) - len(watched)
+        return watched
 
     async def _send(self, layer, groups, message) -> bool:
         payload = layer_message(message)

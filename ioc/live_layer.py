@@ -131,6 +131,21 @@ class HealingLoopLayer(RedisPubSubLoopLayer):
 class HealingPubSubChannelLayer(RedisPubSubChannelLayer):
     """`channels_redis.pubsub.RedisPubSubChannelLayer` whose connections heal (see the module)."""
 
+    async def group_listeners(self, groups) -> dict[str, int]:
+        """How many processes listen on each group now (PUBSUB NUMSUB, on the server holding it)."""
+        layer = self._get_layer()
+        by_shard: dict[int, list[tuple[str, str]]] = {}
+        for group in groups:
+            channel = layer._get_group_channel_name(group)
+            by_shard.setdefault(id(shard := layer._get_shard(channel)), [shard]).append((group, channel))
+        counts: dict[str, int] = {}
+        for shard, *pairs in by_shard.values():
+            shard._ensure_redis()
+            answer = await shard._redis.pubsub_numsub(*(channel for _group, channel in pairs))
+            for (group, _channel), (_name, listeners) in zip(pairs, answer, strict=True):
+                counts[group] = int(listeners)
+        return counts
+
     def _get_layer(self):
         loop = asyncio.get_running_loop()
         try:

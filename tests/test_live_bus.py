@@ -98,3 +98,28 @@ async def test_socket_answers_ping(city, people):
     await socket.send_json_to({"type": "ping"})
     assert (await socket.receive_json_from(timeout=3))["type"] == "pong"
     await socket.disconnect()
+
+
+async def test_figures_are_computed_only_for_scopes_a_screen_has_open(city, people, monkeypatch):
+    from ioc import bus, selectors
+
+    computed = []
+    real = selectors.subsystem_panel
+
+    def counting(subsystem, code):
+        computed.append((subsystem, code))
+        return real(subsystem, code)
+
+    monkeypatch.setattr(selectors, "subsystem_panel", counting)
+    socket, _, _ = await open_socket(await database_sync_to_async(session_cookie)(people["staff_lk"]))
+    unwatched = bus.stats["kpi_unwatched"]
+    # A burst in a ward nobody watches and in the one a screen has open.
+    await database_sync_to_async(raise_alert)(city["binh_loc"], "bl-1", title="Khói", subsystem="environment")
+    await database_sync_to_async(raise_alert)(city["long_khanh"], "lk-9", title="Cây đổ", subsystem="environment")
+    figures = await wait_for(socket, lambda m: m["type"] == "environment.kpis")
+    assert figures["unit"] == "26080" and figures["data"]["alerts"]["critical"] == 1
+    await database_sync_to_async(bus.flush)()
+    assert ("environment", "26080") in computed
+    assert ("environment", "26089") not in computed  # no screen on Bình Lộc: nothing to compute
+    assert bus.stats["kpi_unwatched"] > unwatched
+    await socket.disconnect()
