@@ -133,10 +133,13 @@ def main(argv=None) -> int:
         import django
 
         django.setup()
+        from django.core.management import call_command
+
         from bench import fixtures, stats
 
         print(f"bench-scale: migrating {DATABASE} and loading the demo city", flush=True)
         fixtures.migrate()
+        call_command("collectstatic", interactive=False, verbosity=0)  # the public page is HTML
         fixtures.demo_city()
         data = load_data(options)
         cookies = fixtures.people()

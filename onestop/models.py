@@ -148,6 +148,7 @@ class Dossier(models.Model):
             models.Index(
                 fields=["received_at"],
                 include=[
+                    "id",
                     "unit",
                     "status",
                     "finished_at",

@@ -190,11 +190,12 @@ class Report(models.Model):
             models.Index(fields=["category", "status"], name="report_category_status"),
             models.Index(fields=["latitude", "longitude"], name="report_location"),
             models.Index(fields=["resolution_due_at"], name="report_resolution_due", condition=Q(resolved_at=None)),
-            # The open reports the wall counts on every snapshot (by status, overdue, urgent), read from
-            # the index alone; a year's finished reports are left out of it.
+            # The open reports the wall counts on every snapshot (by status, overdue), read from the
+            # index alone; a year's finished reports are left out of it.
             models.Index(
                 fields=["status"],
                 include=[
+                    "id",
                     "level",
                     "unit",
                     "assigned_unit",
@@ -207,11 +208,17 @@ class Report(models.Model):
                 name="report_open_covering",
                 condition=Q(status__in=["received", "accepted", "assigned", "in_progress", "answered"]),
             ),
+            # The latest open urgent reports, newest first, without walking a year of reports.
+            models.Index(
+                fields=["received_at"],
+                name="report_open_urgent",
+                condition=Q(level="urgent", status__in=["received", "accepted", "assigned", "in_progress", "answered"]),
+            ),
             # The recent windows (the wall's 7 and 30 days, the public on-time page's 30 and 90 days),
             # read from the index alone.
             models.Index(
                 fields=["received_at"],
-                include=["status", "unit", "assigned_unit", "first_answered_at", "response_due_at"],
+                include=["id", "status", "unit", "assigned_unit", "first_answered_at", "response_due_at"],
                 name="report_received_covering",
             ),
         ]
