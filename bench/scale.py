@@ -99,6 +99,31 @@ def query_counts() -> dict:
     return counts
 
 
+def snapshot_parts(rounds: int = 10) -> dict:
+    """Where a snapshot's time goes: each subsystem's figures for the leader's and the ward's scope,
+    the median of `rounds` calls in this process (ms), after one call that fills the caches."""
+    from bench.fixtures import STAFF_UNIT
+    from bench.stats import percentile
+    from ioc import registry
+    from ioc.demo import PROVINCE
+    from ioc.models import Unit
+    from ioc.scope import Scope
+
+    parts = {}
+    for who, code in (("leader", PROVINCE), ("staff", STAFF_UNIT)):
+        scope = Scope(unit=Unit.objects.get(code=code))
+        parts[who] = {}
+        for subsystem in registry.enabled():
+            subsystem.snapshot(scope)
+            times = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                subsystem.snapshot(scope)
+                times.append((time.perf_counter() - started) * 1000)
+            parts[who][subsystem.code] = round(percentile(times, 50), 1)
+    return parts
+
+
 def measure(server_url: str, cookies: dict, requests: int) -> list[dict]:
     from bench import load
     from bench.stats import summary
@@ -144,6 +169,7 @@ def main(argv=None) -> int:
         data = load_data(options)
         cookies = fixtures.people()
         counts = query_counts()
+        parts = snapshot_parts()
         with servers.asgi(options.server, options.workers, ws=options.ws) as server:
             print(f"bench-scale: {server.label} at {server.url}", flush=True)
             rows = measure(server.url, cookies, options.requests)
@@ -160,6 +186,9 @@ def main(argv=None) -> int:
         print(stats.table(rows))
         for check in checks:
             print(f"  [{'ok' if check['ok'] else 'FAILED'}] {check['name']}")
+        for who, times in parts.items():
+            line = ", ".join(f"{code} {ms:g}" for code, ms in times.items())
+            print(f"  snapshot parts as {who} (median ms in this process): {line}")
         if not data["reused"]:
             print(f"\nbench_data: {data['seconds']} s")
             for t in data["tables"]:
@@ -178,6 +207,7 @@ def main(argv=None) -> int:
                 "data": data,
                 "results": rows,
                 "queue_queries": counts,
+                "snapshot_parts_ms": parts,
                 "checks": checks,
                 "run_seconds": elapsed,
             },

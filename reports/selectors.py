@@ -30,7 +30,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from ioc import geo
-from ioc.models import ApiKey, User
+from ioc.models import ApiKey, Unit, User
 from ioc.roles import ADMIN, LEADER, OPERATOR
 from ioc.scope import Scope
 from reports.models import (
@@ -629,19 +629,32 @@ def wall_figures(scope: Scope) -> dict | None:
     }
 
 
-def unit_on_time_stats(scope: Scope, days: int):
-    """Per assigned unit: answered on time / judged, over the last `days` (public transparency)."""
+def unit_on_time_stats(scope: Scope, days: int) -> list[dict]:
+    """Per assigned unit: answered on time / judged, over the last `days` (public transparency), by
+    unit name. Counted by unit id from the recent-window index alone (90 days of a province are about
+    a quarter of a million reports), the units' codes and names read after."""
     now = timezone.now()
     since = now - timedelta(days=days)
-    return (
+    rows = list(
         scope.filter(Report.objects.all(), "unit", "assigned_unit")
         .filter(received_at__gte=since, assigned_unit__isnull=False, response_due_at__isnull=False)
         .exclude(status__in=FINISHED_STATUSES[2:])
         .filter(Q(first_answered_at__isnull=False) | Q(response_due_at__lt=now))
-        .values("assigned_unit__code", "assigned_unit__name")
+        .values("assigned_unit_id")
         .annotate(total=Count("id"), on_time=Count("id", filter=Q(first_answered_at__lte=F("response_due_at"))))
-        .order_by("assigned_unit__name")
+        .order_by()
     )
+    units = Unit.objects.in_bulk([row["assigned_unit_id"] for row in rows])
+    stats = [
+        {
+            "assigned_unit__code": units[row["assigned_unit_id"]].code,
+            "assigned_unit__name": units[row["assigned_unit_id"]].name,
+            "total": row["total"],
+            "on_time": row["on_time"],
+        }
+        for row in rows
+    ]
+    return sorted(stats, key=lambda row: row["assigned_unit__name"])
 
 
 # --- the hotline form's place search ------------------------------------------------------------
