@@ -383,3 +383,58 @@ def test_events_folded_into_an_incident_point_at_it(camera, vendor):
     assert incident.event_count == 25
     detail = selectors.incident_detail(incident)
     assert len(detail["events"]) == 20 and detail["folded"][0]["count"] == 25
+
+
+def test_the_quick_reading_of_an_event_agrees_with_the_careful_one(camera, city):
+    from traffic.services import ItemError, parse_item, parse_plain
+
+    cameras, kinds = {camera.code: camera}, {k.code: k for k in EventKind.objects.all()}
+    now = timezone.now()
+    base = {"camera": camera.code, "kind": "red_light", "occurred_at": (now - timedelta(seconds=5)).isoformat()}
+    variants = [
+        {},
+        {"external_id": "e-1", "plate": "60a-123.45", "speed_kmh": 42, "score": 1, "zone": "Làn 1", "data": {"v": 1}},
+        {"kind": "congestion", "avg_speed_kmh": 9, "free_flow_kmh": 60},
+        {"kind": "congestion", "congestion_level": "slow", "avg_speed_kmh": 30.5, "free_flow_kmh": 60},
+        {"kind": "vehicle_count", "vehicle_count": 40},
+        {"kind": "vehicle_count", "vehicle_count": 40.0},
+        {"kind": "vehicle_count", "vehicle_count": 4.5},
+        {"speed_kmh": True},
+        {"speed_kmh": float("nan")},
+        {"speed_kmh": 401},
+        {"speed_kmh": ""},
+        {"score": -0.1},
+        {"plate": " 60A "},
+        {"plate": "x" * 21},
+        {"external_id": 123},
+        {"external_id": "a\x00b"},
+        {"zone": ["a"]},
+        {"camera": ["LK"]},
+        {"camera": "nope"},
+        {"kind": "teleport"},
+        {"occurred_at": "2026-02-30T10:00:00+07:00"},
+        {"occurred_at": "2026-11-26T08:15:00"},
+        {"occurred_at": " " + base["occurred_at"]},
+        {"occurred_at": "1800-01-01T00:00:00+07:00"},
+        {"occurred_at": (now + timedelta(minutes=10)).isoformat()},
+        {"occurred_at": "2026-11-26T08:15:00-19:58"},
+        {"congestion_level": "gridlock"},
+        {"congestion_level": 3},
+        {"snapshot_url": "https://vendor.example/s.jpg"},
+        {"clip_url": "javascript:alert(1)"},
+        {"data": [1]},
+        {"data": None},
+        {"surprise": 1},
+    ]
+    quick = 0
+    for variant in variants:
+        item = {**base, **variant}
+        try:
+            careful = parse_item(item, cameras=cameras, kinds=kinds, now=now)
+        except ItemError:
+            careful = "error"
+        plain = parse_plain(item, cameras=cameras, kinds=kinds, now=now)
+        if plain is not None:
+            quick += 1
+            assert plain == careful, variant
+    assert quick >= 6  # the common events take the quick way

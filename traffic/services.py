@@ -19,7 +19,7 @@ from psycopg2.extras import Json, execute_values
 
 from ioc import audit, bus, hooks
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ioc.ingest import moment_field, text_field
+from ioc.ingest import FIRST_YEAR, LAST_YEAR, NUL, in_utc, moment_field, text_field
 from ioc.models import SEVERITY_RANK, Unit
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import Scope, scope_for
@@ -29,6 +29,7 @@ from traffic.models import Camera, CameraEvent, CameraEventDaily, CongestionLeve
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 RESEND_WINDOW = timedelta(days=1)  # how far a resend's time may lie from the stored event's
+LIFE_RESOLUTION = timedelta(seconds=10)  # a camera's last-seen times are kept to this (offline: minutes)
 SUBSYSTEM = {Purpose.TRAFFIC: "traffic", Purpose.SECURITY: "security", Purpose.COUNTER: "onestop"}
 HEALTH_KINDS = {"heartbeat", "offline", "tamper"}
 
@@ -135,6 +136,110 @@ def parse_item(item, *, cameras: dict, kinds: dict, now: datetime) -> dict:
     }
 
 
+_PLAIN_KEYS = frozenset(
+    {
+        "camera",
+        "kind",
+        "occurred_at",
+        "external_id",
+        "plate",
+        "zone",
+        "snapshot_url",
+        "clip_url",
+        "speed_kmh",
+        "vehicle_count",
+        "score",
+        "congestion_level",
+        "avg_speed_kmh",
+        "free_flow_kmh",
+        "data",
+    }
+)
+_PLAIN_RANGES = {
+    "speed_kmh": (0, 400),
+    "score": (0, 1),
+    "vehicle_count": (0, 1_000_000),
+    "avg_speed_kmh": (0, 400),
+    "free_flow_kmh": (1, 400),
+}
+
+
+def _plain_text(item, field, limit):
+    value = item.get(field)
+    if value is None:
+        return ""
+    if (
+        type(value) is not str
+        or len(value) > limit
+        or NUL in value
+        or (value and (value[0].isspace() or value[-1].isspace()))
+    ):
+        return None
+    return value
+
+
+def parse_plain(item, *, cameras: dict, kinds: dict, now: datetime) -> dict | None:
+    """The common event, parsed as parse_item would and several times faster; None for anything
+    else (a field to trim, convert, check more closely or refuse), which parse_item then reads."""
+    if type(item) is not dict or not _PLAIN_KEYS.issuperset(item):
+        return None
+    code, kind_code, at = item.get("camera"), item.get("kind"), item.get("occurred_at")
+    if type(code) is not str or type(kind_code) is not str or type(at) is not str or NUL in at:
+        return None
+    camera, kind = cameras.get(code), kinds.get(kind_code)
+    if camera is None or kind is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
+    occurred_at = in_utc(moment)
+    if occurred_at > now + FUTURE_TOLERANCE:
+        return None
+    texts = [_plain_text(item, f, n) for f, n in (("external_id", 100), ("plate", 20), ("zone", 100))]
+    if None in texts or item.get("snapshot_url") or item.get("clip_url"):
+        return None  # web addresses are checked by parse_item
+    numbers = {}
+    for field, (low, high) in _PLAIN_RANGES.items():
+        value = item.get(field)
+        if value is None:
+            numbers[field] = None
+        elif type(value) is int or (type(value) is float and field != "vehicle_count"):
+            if not low <= value <= high:
+                return None
+            numbers[field] = value if field == "vehicle_count" else float(value)
+        else:
+            return None
+    level = item.get("congestion_level") or ""
+    if type(level) is not str or (level and level not in CongestionLevel.values):
+        return None
+    avg, free = numbers["avg_speed_kmh"], numbers["free_flow_kmh"]
+    if not level and avg is not None and free:
+        level = congestion_level(avg, free)
+    data = item.get("data") or {}
+    if type(data) is not dict:
+        return None
+    if avg is not None:
+        data = {**data, "avg_speed_kmh": avg}
+    return {
+        "external_id": texts[0],
+        "plate": texts[1].upper(),
+        "zone": texts[2],
+        "snapshot_url": item.get("snapshot_url") or "",
+        "clip_url": item.get("clip_url") or "",
+        "speed_kmh": numbers["speed_kmh"],
+        "vehicle_count": numbers["vehicle_count"],
+        "score": numbers["score"],
+        "camera": camera,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "congestion_level": level,
+        "data": data,
+    }
+
+
 # --- ingestion ----------------------------------------------------------------------------------
 
 
@@ -161,7 +266,8 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
     parsed: list[tuple[int, dict]] = []
     for index, item in enumerate(items):
         try:
-            parsed.append((index, parse_item(item, cameras=cameras, kinds=kinds, now=now)))
+            plain = parse_plain(item, cameras=cameras, kinds=kinds, now=now)
+            parsed.append((index, plain or parse_item(item, cameras=cameras, kinds=kinds, now=now)))
         except ItemError as bad:
             results[index] = {"index": index, "status": "error", "errors": bad.errors}
 
@@ -171,20 +277,12 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
         stored = _store_events(
             source, [(i, p) for i, p in fresh if p["kind"].code != "heartbeat"], now, snapshots or {}, results
         )
-        # Only now lock the batch's cameras, in one order: the rows above went in without waiting for
-        # another batch of the same cameras, and what follows (signs of life, the incident fold) runs
-        # one batch at a time per camera, without deadlocks on camera and incident rows. NO KEY
-        # UPDATE, so that the key-share locks the new rows' foreign keys take never wait on it.
+        # Only now lock the cameras whose rows change, in one order: the rows above went in without
+        # waiting for another batch of the same cameras, and what follows (signs of life, the incident
+        # fold) runs one batch at a time per camera, without deadlocks on camera and incident rows.
+        # NO KEY UPDATE, so that the key-share locks the new rows' foreign keys take never wait on it.
         live = [(i, p) for i, p in fresh if results[i] is None or results[i]["status"] != "duplicate"]
-        health = dict(
-            Camera.objects.select_for_update(no_key=True)
-            .filter(pk__in={p["camera"].pk for _i, p in live})
-            .order_by("pk")
-            .values_list("pk", "health")
-        )
-        for _index, p in live:
-            p["camera"].health = health.get(p["camera"].pk, p["camera"].health)
-        _record_signs_of_life(live, now)
+        _lock_cameras_and_record_signs_of_life(live, now)
         events = [(i, p) for i, p in live if i in stored]
         _link_incidents(stored, _fold(events, now))
         rows = list(stored.values())
@@ -239,17 +337,19 @@ def _drop_duplicates(source, parsed, results):
     known = set()
     if keyed:
         moments = [p["occurred_at"] for p in keyed]
-        known = set(
-            CameraEvent.objects.filter(
-                source=source,
-                external_id__in={p["external_id"] for p in keyed},
-                occurred_at__gte=min(moments) - RESEND_WINDOW,
-                occurred_at__lte=max(moments) + RESEND_WINDOW,
+        with connection.cursor() as cursor:
+            # NOT (external_id = ''): the unique index's own condition, so PostgreSQL reads that index.
+            cursor.execute(
+                f"SELECT external_id FROM {CameraEvent._meta.db_table} WHERE source = %s "
+                "AND external_id = ANY(%s) AND NOT (external_id = '') AND occurred_at >= %s AND occurred_at <= %s",
+                [
+                    source,
+                    list({p["external_id"] for p in keyed}),
+                    min(moments) - RESEND_WINDOW,
+                    max(moments) + RESEND_WINDOW,
+                ],
             )
-            .exclude(external_id="")  # the unique index's own condition: PostgreSQL then reads that index
-            .order_by()
-            .values_list("external_id", flat=True)
-        )
+            known = {row[0] for row in cursor.fetchall()}
     fresh = []
     for index, p in parsed:
         key = p["external_id"]
@@ -297,12 +397,7 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
-def _copy_value(value) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return _copy_text(value)
-    return str(value)
+NULL = "\\N"  # COPY's NULL
 
 
 def _event_instance(values: dict, camera: Camera, kind: EventKind) -> CameraEvent:
@@ -360,7 +455,7 @@ def _store_events(source, events, now, snapshots, results) -> dict[int, CameraEv
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [f"{table}_id_seq", len(events)])
             ids = [row[0] for row in cursor.fetchall()]
-    received = now.isoformat()
+    received, source_text = now.isoformat(), _copy_text(source)
     values_of, lines = [], []
     for (index, p), pk in zip(events, ids, strict=True):
         camera = p["camera"]
@@ -394,30 +489,24 @@ def _store_events(source, events, now, snapshots, results) -> dict[int, CameraEv
         values_of.append(values)
         if small:
             continue
+        texts = (
+            p["external_id"],
+            p["plate"],
+            p["zone"],
+            p["snapshot_url"],
+            snapshot,
+            p["clip_url"],
+            _json(data) if data else "{}",
+        )
+        if _COPY_SPECIAL.search("".join(texts)):  # rare: escape each text only then
+            texts = tuple(_copy_text(t) for t in texts)
+        external_id, plate, zone, snapshot_url, snapshot_name, clip_url, data_text = texts
+        speed, count, score = p["speed_kmh"], p["vehicle_count"], p["score"]
         lines.append(
-            "\t".join(
-                (
-                    str(pk),
-                    str(camera.pk),
-                    str(p["kind"].pk),
-                    str(camera.unit_id),
-                    "\\N",
-                    _copy_text(source),
-                    _copy_text(p["external_id"]),
-                    p["occurred_at"].isoformat(),
-                    received,
-                    _copy_text(p["plate"]),
-                    _copy_value(p["speed_kmh"]),
-                    _copy_value(p["vehicle_count"]),
-                    p["congestion_level"],
-                    _copy_value(p["score"]),
-                    _copy_text(p["zone"]),
-                    _copy_text(p["snapshot_url"]),
-                    _copy_text(snapshot),
-                    _copy_text(p["clip_url"]),
-                    _copy_text(_json(data)) if data else "{}",
-                )
-            )
+            f"{pk}\t{camera.pk}\t{p['kind'].pk}\t{camera.unit_id}\t\\N\t{source_text}\t{external_id}\t"
+            f"{p['occurred_at'].isoformat()}\t{received}\t{plate}\t{NULL if speed is None else speed}\t"
+            f"{NULL if count is None else count}\t{p['congestion_level']}\t{NULL if score is None else score}\t"
+            f"{zone}\t{snapshot_url}\t{snapshot_name}\t{clip_url}\t{data_text}"
         )
     if small:
         stored = _insert(table, values_of, with_ids=False)
@@ -439,34 +528,74 @@ def _store_events(source, events, now, snapshots, results) -> dict[int, CameraEv
     return rows
 
 
-def _record_signs_of_life(fresh, now):
-    """Any event shows the camera is alive; heartbeats say only that."""
+def _foldable(kind: EventKind) -> bool:
+    """Whether events of this kind fold into operator incidents (the others are records)."""
+    return not (
+        kind.purpose == "health" or kind.is_violation or kind.code in ("vehicle_count", "attended", "unattended")
+    )
+
+
+def _behind(camera: Camera, at: datetime, is_event: bool) -> bool:
+    """Whether the camera's stored health or last-seen times are behind this sign of life."""
+    return (
+        camera.health != Camera.Health.ONLINE
+        or camera.last_heartbeat_at is None
+        or at - camera.last_heartbeat_at >= LIFE_RESOLUTION
+        or (is_event and (camera.last_event_at is None or at - camera.last_event_at >= LIFE_RESOLUTION))
+    )
+
+
+def _lock_cameras_and_record_signs_of_life(live, now) -> None:
+    """Lock the cameras whose rows this batch changes (NO KEY UPDATE, in id order, their health read
+    afresh) and record that they are alive: any event shows it; heartbeats say only that.
+
+    The last-seen times are kept to LIFE_RESOLUTION: a camera seen online a moment ago is not written
+    again, so single events and violations (which fold into nothing) take no camera lock at all and
+    never queue behind each other. A batch that changes one camera does it in one UPDATE, whose row
+    lock is the lock."""
     latest: dict[int, tuple[Camera, datetime, bool]] = {}
-    for _index, p in fresh:
-        if p["kind"].code in ("offline", "tamper"):
+    locked: set[int] = set()
+    for _index, p in live:
+        camera, kind = p["camera"], p["kind"]
+        if kind.code in ("offline", "tamper"):
+            locked.add(camera.pk)  # its health changes
             continue  # a report that the camera is unwell is no sign that it is well
-        camera, at = p["camera"], min(p["occurred_at"], now)
+        if _foldable(kind):
+            locked.add(camera.pk)  # its incidents change
+        at = min(p["occurred_at"], now)
         seen = latest.get(camera.pk)
-        is_event = p["kind"].code != "heartbeat"
+        is_event = kind.code != "heartbeat"
         if seen is None or at > seen[1]:
             latest[camera.pk] = (camera, at, is_event or (seen[2] if seen else False))
-    if not latest:
+    behind = sorted((s for s in latest.values() if _behind(*s)), key=lambda seen: seen[0].pk)
+    locked |= {camera.pk for camera, _at, _is_event in behind}
+    if not locked:
         return
-    seen = sorted(latest.values(), key=lambda seen: seen[0].pk)
-    with connection.cursor() as cursor:  # one statement for all the batch's cameras
-        execute_values(
-            cursor.cursor,
-            f"UPDATE {Camera._meta.db_table} AS c SET last_heartbeat_at = v.at, "
-            "last_event_at = CASE WHEN v.is_event THEN v.at ELSE c.last_event_at END "
-            "FROM (VALUES %s) AS v(id, at, is_event) WHERE c.id = v.id",
-            [(camera.pk, at, is_event) for camera, at, is_event in seen],
-            template="(%s, %s::timestamptz, %s)",
-        )
-    for camera, at, is_event in seen:
+    cameras = {p["camera"].pk: p["camera"] for _i, p in live if p["camera"].pk in locked}
+    touch = (
+        f"UPDATE {Camera._meta.db_table} AS c SET last_heartbeat_at = GREATEST(c.last_heartbeat_at, v.at), "
+        "last_event_at = CASE WHEN v.is_event THEN GREATEST(c.last_event_at, v.at) ELSE c.last_event_at END "
+        "FROM (VALUES %s) AS v(id, at, is_event) WHERE c.id = v.id RETURNING c.id, c.health"
+    )
+    rows = [(camera.pk, at, is_event) for camera, at, is_event in behind]
+    with connection.cursor() as cursor:
+        if len(locked) == 1 and rows:
+            health = dict(execute_values(cursor.cursor, touch, rows, template="(%s, %s::timestamptz, %s)", fetch=True))
+        else:
+            cursor.execute(
+                f"SELECT id, health FROM {Camera._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                [sorted(locked)],
+            )
+            health = dict(cursor.fetchall())
+            if rows:
+                execute_values(cursor.cursor, touch, rows, template="(%s, %s::timestamptz, %s)", fetch=True)
+    for pk, camera in cameras.items():
+        camera.health = health.get(pk, camera.health)
+    for camera, at, is_event in behind:
         back = camera.health == Camera.Health.OFFLINE
-        camera.last_heartbeat_at = at
+        camera.last_heartbeat_at = max(at, camera.last_heartbeat_at or at)
         if is_event:
-            camera.last_event_at = at
+            camera.last_event_at = max(at, camera.last_event_at or at)
         if back:
             _set_health(camera, Camera.Health.ONLINE)
 
@@ -475,10 +604,9 @@ def _fold(events, now) -> dict[int, Incident]:
     """Fold incident-worthy events into open incidents per (camera, kind); returns index -> incident."""
     groups: dict[tuple[int, int], list[tuple[int, dict]]] = defaultdict(list)
     for index, p in events:
-        kind = p["kind"]
-        if kind.purpose == "health" or kind.is_violation or kind.code in ("vehicle_count", "attended", "unattended"):
+        if not _foldable(p["kind"]):
             continue  # records, not operator incidents
-        groups[(p["camera"].pk, kind.pk)].append((index, p))
+        groups[(p["camera"].pk, p["kind"].pk)].append((index, p))
     if not groups:
         return {}
     open_incidents = {
