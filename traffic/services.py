@@ -256,11 +256,15 @@ def ingest_events(*, source: str, items: list, scope: Scope, snapshots: dict | N
         raise ValidationError({"events": _("At most %(n)s events per batch.") % {"n": settings.IOC_CAMERA_BATCH_MAX}})
     now = timezone.now()
     codes = {i.get("camera") for i in items if isinstance(i, dict) and isinstance(i.get("camera"), str)}
+    named = {i.get("kind") for i in items if isinstance(i, dict) and isinstance(i.get("kind"), str)}
+    # Only what the batch names, unordered: a single event reads one camera and one kind.
     cameras = {
         c.code: c
-        for c in scope.filter(Camera.objects.filter(code__in=codes, active=True).select_related("unit"), "unit")
+        for c in scope.filter(
+            Camera.objects.filter(code__in=codes, active=True).select_related("unit").order_by(), "unit"
+        )
     }
-    kinds = {k.code: k for k in EventKind.objects.all()}
+    kinds = {k.code: k for k in EventKind.objects.filter(code__in=named).order_by()}
 
     results: list[dict] = [None] * len(items)  # type: ignore[list-item]
     parsed: list[tuple[int, dict]] = []
