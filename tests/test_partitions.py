@@ -144,6 +144,16 @@ def test_the_beat_task_creates_the_months_ahead_once(settings):
     }
 
 
+def test_the_beat_runs_the_partition_task_and_the_apps_registered_their_tables():
+    from ioc.celery import app
+
+    assert any(e["task"] == "ioc.partitions.maintain" for e in app.conf.beat_schedule.values())
+    assert "ioc.partitions.maintain" in app.tasks
+    tables = {t.table: t for t in partitions.registered()}
+    assert (tables[EVENTS].column, tables[EVENTS].app) == ("occurred_at", "traffic")
+    assert (tables[OBSERVATIONS].column, tables[OBSERVATIONS].app) == ("period_start", "indicators")
+
+
 # --- DEFAULT ---------------------------------------------------------------------------------------
 
 
