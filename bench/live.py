@@ -6,16 +6,19 @@ The same sockets are measured at two paces: 5 alerts/s (a busy hour of citizens'
 city) and 50 alerts/s (a burst), so the rows show where the server stops keeping up.
 
 - baseline: a raw `group_send` to the province's group from a thread with its own event loop;
-- service: `ioc.services.alert_raise` (database write, commit, then the live bus in this process).
+- service: `ioc.services.alert_raise` (database write, commit, then the live bus) in a child process,
+  as a web or worker process publishes: its bus (and the figures it computes) must not take the
+  measuring process's time from the 200 sockets it reads.
 
 All the while, camera events arrive through the batch API at INGEST_RATE a second (batches of
 INGEST_BATCH from a vendor key, as bench/cameras.py sends them): the server fans out while it
 ingests, and its figure updates for the cameras reach the same sockets.
 
 Latency = arrival on a socket minus the moment just before the send or the service call, on one
-clock (`perf_counter`) in one process. Sends follow bench.load's open-loop clock; a send is made
-in the sending thread itself (the baseline's event loop and the service's database connection
-belong to it), so a slow one delays the next ones, which then catch up.
+clock (`perf_counter`, the system's monotonic clock, the same in the child process). Sends follow
+bench.load's open-loop clock; a send is made in the sending thread itself (the baseline's event
+loop and the service's database connection belong to it), so a slow one delays the next ones,
+which then catch up.
 """
 
 import asyncio
@@ -221,6 +224,44 @@ def raise_alerts(keys: list[str], units: list, tracker: Tracker, rate: float, de
         connections.close_all()
 
 
+class _Sent:
+    def __init__(self):
+        self.sent: dict[str, float] = {}
+
+
+class AlertProcess:
+    """`raise_alerts` in a child process, called like a sender (see `phase_pace`)."""
+
+    __name__ = "raise_alerts"
+
+    def __init__(self):
+        import multiprocessing
+
+        self.conn, child = multiprocessing.Pipe()
+        from bench.publisher import serve_alerts
+
+        self.process = multiprocessing.get_context("spawn").Process(
+            target=serve_alerts, args=(child,), name="bench-alerts", daemon=True
+        )
+
+    def __enter__(self):
+        self.process.start()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(15)
+        if self.process.is_alive():
+            self.process.kill()
+
+    def __call__(self, keys, units, tracker, rate, deadline) -> None:
+        self.conn.send((keys, [u.pk for u in units], rate, deadline - perf_counter()))
+        tracker.sent.update(self.conn.recv())
+
+
 def _in_thread(target, *args) -> asyncio.Future:
     """Run `target` on a fresh thread (no event loop there, so Django's ORM is allowed)."""
     loop = asyncio.get_running_loop()
@@ -308,11 +349,11 @@ async def phase_pace(sender, keys: list[str], rate: float, units: list, tracker:
     }
 
 
-async def phase_warm_up(units: list, tracker: Tracker, server: Server, run_id: str) -> None:
+async def phase_warm_up(units: list, tracker: Tracker, server: Server, run_id: str, alerts) -> None:
     """Both paths once at the fast pace (imports, connections, the bus thread), before anything is measured."""
     fast = max(rate for rate, _ in PACES)
     await phase_pace(send_raw, [f"w-raw-{run_id}-{i}" for i in range(WARMUP)], fast, units, tracker, server)
-    await phase_pace(raise_alerts, [f"w-svc-{run_id}-{i}" for i in range(WARMUP)], fast, units, tracker, server)
+    await phase_pace(alerts, [f"w-svc-{run_id}-{i}" for i in range(WARMUP)], fast, units, tracker, server)
 
 
 async def phase_close(sockets: list, readers: list) -> None:
@@ -326,15 +367,15 @@ async def phase_close(sockets: list, readers: list) -> None:
     await asyncio.gather(*readers, return_exceptions=True)
 
 
-async def _run(server: Server, cookie: str, units: list, run_id: str, ingest: Ingest) -> tuple[Tracker, dict, dict]:
+async def _run(server: Server, cookie: str, units: list, run_id: str, ingest: Ingest, alerts) -> tuple:
     tracker = Tracker(SOCKETS)
     sockets, readers, connect_seconds = await phase_connect(server, cookie, tracker)
     try:
-        await phase_warm_up(units, tracker, server, run_id)
+        await phase_warm_up(units, tracker, server, run_id, alerts)
         phases = {}
         with ingest:
             for rate, messages in PACES:
-                for prefix, sender in (("raw", send_raw), ("svc", raise_alerts)):
+                for prefix, sender in (("raw", send_raw), ("svc", alerts)):
                     await asyncio.sleep(1)
                     keys = _keys(prefix, rate, run_id, messages)
                     phases[(prefix, rate)] = await phase_pace(sender, keys, rate, units, tracker, server)
@@ -351,7 +392,8 @@ def _keys(prefix: str, rate: float, run_id: str, messages: int) -> list[str]:
 def run(server: Server, cookie: str, units: list) -> tuple[list[dict], dict]:
     run_id = str(time.time_ns())
     ingest = Ingest(server)  # its key and cameras are read here: no database calls inside the event loop
-    tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id, ingest))
+    with AlertProcess() as alerts:
+        tracker, timings, info = asyncio.run(_run(server, cookie, units, run_id, ingest, alerts))
     rows, paces = [], []
     for rate, messages in PACES:
         pace = pace_label(rate)

@@ -112,6 +112,10 @@ def flush(timeout: float = 5.0) -> bool:
 
 
 class _Sender:
+    """Two threads, each with its own event loop: one sends messages as they come, the other
+    computes figures and hands them to the first. An alert never waits behind a round of figures
+    (a burst dirties every scope it touches, each a few queries to compute)."""
+
     def __init__(self):
         self.pid = os.getpid()
         self.messages: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
@@ -120,35 +124,59 @@ class _Sender:
         # Figures whose send failed (Redis away) -> when to send them again. Not "waiting" for flush():
         # they were handed to the layer once; they are re-sent so screens catch up when Redis returns.
         self.retry: dict[tuple[str, str | None], float] = {}
-        self.lock = threading.Lock()
-        self.wake = threading.Event()
-        self.idle = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="ioc-live-bus", daemon=True)
+        self.lock = threading.Lock()  # dirty, last_kpi, retry
+        self.queue_lock = threading.Lock()  # the queue's emptiness and `sent_all` change together
+        self.wake = threading.Event()  # figures to look at now
+        self.sent_all = threading.Event()  # every queued message handed to the layer
+        self.figures_done = threading.Event()  # no figures waiting to be computed
+        self.sent_all.set()
+        self.figures_done.set()
+        self.thread = threading.Thread(target=self._send_loop, name="ioc-live-bus", daemon=True)
+        self.figures = threading.Thread(target=self._figures_loop, name="ioc-live-figures", daemon=True)
         self.thread.start()
+        self.figures.start()
 
-    def put_message(self, groups, message):
-        try:
-            self.messages.put_nowait((groups, message))
-        except queue.Full:
-            stats["dropped"] += 1
-            log.warning("live bus queue full; message dropped", extra={"type": message["type"]})
-        self.idle.clear()
-        self.wake.set()
+    def put_message(self, groups, message, on_failed=None):
+        with self.queue_lock:
+            try:
+                self.messages.put_nowait((groups, message, on_failed))
+            except queue.Full:
+                stats["dropped"] += 1
+                log.warning("live bus queue full; message dropped", extra={"type": message["type"]})
+                return
+            self.sent_all.clear()
 
     def mark_dirty(self, subsystem, scopes):
         now = time.monotonic()
         with self.lock:
             for code in scopes:
                 self.dirty.setdefault((subsystem, code), now)
-        self.idle.clear()
+            self.figures_done.clear()
         self.wake.set()
 
     def flush(self, timeout):
-        self.idle.clear()
+        deadline = time.monotonic() + timeout
         self.wake.set()
-        return self.idle.wait(timeout)
+        # Figures first: computing them queues messages, which must then be sent too.
+        if not self.figures_done.wait(timeout):
+            return False
+        return self.sent_all.wait(max(0.0, deadline - time.monotonic()))
 
-    def _run(self):
+    def _send_loop(self):
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        from channels.layers import get_channel_layer
+
+        while True:
+            groups, message, on_failed = self.messages.get()
+            layer = get_channel_layer()  # looked up each time: settings may point it elsewhere
+            if not loop.run_until_complete(self._send(layer, groups, message)) and on_failed is not None:
+                on_failed()
+            with self.queue_lock:
+                if self.messages.empty():
+                    self.sent_all.set()
+
+    def _figures_loop(self):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         from channels.layers import get_channel_layer
@@ -156,19 +184,14 @@ class _Sender:
         while True:
             self.wake.wait(timeout=KPI_MIN_INTERVAL)
             self.wake.clear()
-            layer = get_channel_layer()  # looked up each round: settings may point it elsewhere
-            self._send_messages(loop, layer)
-            waiting = self._send_due_kpis(loop, layer)
-            if self.messages.empty() and not waiting:
-                self.idle.set()
+            waiting = self._send_due_kpis(loop, get_channel_layer())
+            with self.lock:
+                if not waiting and not self.dirty:
+                    self.figures_done.set()
 
-    def _send_messages(self, loop, layer) -> None:
-        while True:
-            try:
-                groups, message = self.messages.get_nowait()
-            except queue.Empty:
-                return
-            loop.run_until_complete(self._send(layer, groups, message))
+    def _retry_later(self, key) -> None:
+        with self.lock:
+            self.retry[key] = time.monotonic() + KPI_RETRY_AFTER
 
     def _send_due_kpis(self, loop, layer) -> bool:
         now = time.monotonic()
@@ -193,9 +216,6 @@ class _Sender:
 
         try:
             for subsystem, code in due:
-                # Items queued meanwhile go first: a new alert never waits for a round of figures
-                # (a burst of writes dirties dozens of scopes, each a few queries to compute).
-                self._send_messages(loop, layer)
                 try:
                     panel = subsystem_panel(subsystem, code)
                 except Exception as exc:  # the database away, say: compute and send them again later
@@ -206,19 +226,16 @@ class _Sender:
                         )
                     else:
                         log.exception("computing live figures failed", extra={"subsystem": subsystem, "unit": code})
-                    with self.lock:
-                        self.retry[(subsystem, code)] = now + KPI_RETRY_AFTER
+                    self._retry_later((subsystem, code))
                     continue
                 if panel is None:
                     continue
                 group = unit_group(code) if code else ALL_GROUP
                 message = envelope(type=f"{subsystem}.kpis", subsystem=subsystem, unit_code=code or "", data=panel)
-                if not loop.run_until_complete(self._send(layer, [group], message)):
-                    # Redis away: send these figures again later, so they reach the screens once it is back.
-                    with self.lock:
-                        self.retry[(subsystem, code)] = now + KPI_RETRY_AFTER
+                # Redis away: these figures are sent again later, so they reach the screens once it is back.
+                self.put_message([group], message, on_failed=lambda key=(subsystem, code): self._retry_later(key))
         finally:
-            # This thread wakes rarely: hold no database connection between batches.
+            # This thread wakes rarely: hold no database connection between rounds.
             connections.close_all()
         return waiting
 
