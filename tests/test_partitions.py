@@ -448,3 +448,28 @@ def test_the_quick_reading_of_an_event_agrees_with_the_careful_one(camera, city)
             quick += 1
             assert plain == careful, variant
     assert quick >= 6  # the common events take the quick way
+
+
+def test_the_events_keep_their_foreign_keys_and_only_the_indexes_they_need():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+            [EVENTS],
+        )
+        keys = sorted(row[0].split(" REFERENCES ")[0] for row in cursor.fetchall())
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [EVENTS])
+        indexes = [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
+    assert keys == [
+        "FOREIGN KEY (camera_id)",
+        "FOREIGN KEY (incident_id)",
+        "FOREIGN KEY (kind_id)",
+        "FOREIGN KEY (unit_id)",
+    ]
+    assert sorted(indexes) == [
+        "(camera_id, occurred_at)",
+        "(id, occurred_at)",
+        "(incident_id) WHERE (incident_id IS NOT NULL)",
+        "(kind_id, occurred_at)",
+        "(source, external_id, occurred_at) WHERE (NOT ((external_id)::text = ''::text))",
+        "(unit_id)",
+    ]
