@@ -307,16 +307,9 @@ def _ingest(source, items, scope, snapshots, now, cameras, kinds) -> list[dict]:
         # fold) runs one batch at a time per camera, without deadlocks on camera and incident rows.
         # NO KEY UPDATE, so that the key-share locks the new rows' foreign keys take never wait on it.
         live = [(i, p) for i, p in fresh if results[i] is None or results[i]["status"] != "duplicate"]
-        _lock_cameras_and_record_signs_of_life(live, now)
-        events = [(i, p) for i, p in live if i in stored]
-        _link_incidents(stored, _fold(events, now))
         rows = list(stored.values())
-        hooks.emit(hooks.CAMERA_EVENTS_STORED, events=rows)
-        for index, _p in heartbeats:
-            results[index] = {"index": index, "status": "accepted"}
-        _health_changes(live)
-        _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in live})
-        # One entry per batch, not per event: how many were stored and from which source.
+        # One entry per batch, not per event: how many were stored and from which source. Written
+        # before the cameras are locked: the lock is then held for as short a time as can be.
         audit.record(
             action="camera_events.ingest",
             obj=CameraEvent,
@@ -325,6 +318,14 @@ def _ingest(source, items, scope, snapshots, now, cameras, kinds) -> list[dict]:
             label=source,
             detail={"items": len(items), "events": len(rows), "heartbeats": len(heartbeats)},
         )
+        _lock_cameras_and_record_signs_of_life(live, now)
+        events = [(i, p) for i, p in live if i in stored]
+        _link_incidents(stored, _fold(events, now))
+        hooks.emit(hooks.CAMERA_EVENTS_STORED, events=rows)
+        for index, _p in heartbeats:
+            results[index] = {"index": index, "status": "accepted"}
+        _health_changes(live)
+        _announce_units({(subsystem_of(p["camera"]), p["camera"].unit) for _i, p in live})
     return results
 
 
@@ -673,12 +674,20 @@ def _fold(events, now) -> dict[int, Incident]:
                     incident.congestion_level = p["congestion_level"]
                 incident._changed = True
             assigned[index] = incident
-    for incident in {id(i): i for i in assigned.values()}.values():
-        if getattr(incident, "_changed", False) and not getattr(incident, "_is_new", False):
-            incident.save(update_fields=["event_count", "first_event_at", "last_event_at", "congestion_level"])
+    touched = list({id(i): i for i in assigned.values()}.values())
+    changed = [i for i in touched if getattr(i, "_changed", False) or i.event_count > 1]
+    if changed:  # one statement for all the incidents the batch counts onto
+        with connection.cursor() as cursor:
+            execute_values(
+                cursor.cursor,
+                f"UPDATE {Incident._meta.db_table} AS i SET event_count = v.n, first_event_at = v.first, "
+                "last_event_at = v.last, congestion_level = v.level FROM (VALUES %s) AS v(id, n, first, last, level) "
+                "WHERE i.id = v.id",
+                [(i.pk, i.event_count, i.first_event_at, i.last_event_at, i.congestion_level) for i in changed],
+                template="(%s, %s, %s::timestamptz, %s::timestamptz, %s)",
+            )
+    for incident in touched:
         if getattr(incident, "_is_new", False):
-            if incident.event_count > 1:
-                incident.save(update_fields=["event_count", "first_event_at", "last_event_at", "congestion_level"])
             _incident_opened(incident)
     return assigned
 
