@@ -103,7 +103,17 @@ def publish(*, type: str, subsystem: str, unit, data: dict, extra_units=()) -> N
 def publish_kpis(*, subsystem: str, unit) -> None:
     """Refresh `subsystem`'s figures on the screens of `unit` and every scope above it, after commit."""
     scopes = [None] + ([] if unit is None else list(unit.ancestor_codes()))
-    transaction.on_commit(lambda: _sender().mark_dirty(subsystem, scopes))
+
+    def changed():
+        from ioc.selectors import forget_figures
+
+        try:
+            forget_figures(subsystem, scopes)  # a snapshot read from now on computes them afresh
+        except Exception as exc:  # Redis away: the kept figures expire in seconds anyway
+            log.warning("kept figures not dropped: %s", exc, extra={"subsystem": subsystem})
+        _sender().mark_dirty(subsystem, scopes)
+
+    transaction.on_commit(changed)
 
 
 def flush(timeout: float = 5.0) -> bool:

@@ -1,7 +1,10 @@
 """Reads for the platform: scoped querysets and the figures behind the wall."""
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ioc import registry
@@ -42,7 +45,46 @@ def open_alert_counts(scope: Scope) -> dict[str, dict[str, int]]:
     return {row.pop("subsystem"): row for row in rows}
 
 
-def _panel(subsystem: registry.Subsystem, scope: Scope, alert_counts: dict) -> dict:
+# --- a subsystem's figures, shared by the screens of one scope --------------------------------
+#
+# Every screen of a scope (a dozen leaders' walls, a storm of reconnections) asks for the same
+# figures. They are kept IOC_SNAPSHOT_FIGURES_SECONDS per (subsystem, scope, language) and dropped
+# as soon as a change to them is announced (`forget_figures`, called by the live bus after
+# commit), so a snapshot never shows figures older than the last announced change; only what moves
+# with the clock alone (a deadline passing) can be that many seconds behind. The live bus always
+# computes them afresh and keeps what it computed.
+
+
+def _figures_key(subsystem: str, scope_code: str | None, language: str) -> str:
+    return f"ioc:figures:{subsystem}:{scope_code or '*'}:{language}"
+
+
+def _scope_code(scope: Scope) -> str | None:
+    return None if scope.everything else scope.unit.code
+
+
+def subsystem_figures(subsystem: registry.Subsystem, scope: Scope, *, fresh: bool = False) -> dict:
+    seconds = settings.IOC_SNAPSHOT_FIGURES_SECONDS
+    if seconds <= 0 or scope.is_empty:
+        return subsystem.snapshot(scope)
+    key = _figures_key(subsystem.code, _scope_code(scope), get_language() or settings.LANGUAGE_CODE)
+    if not fresh:
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    figures = subsystem.snapshot(scope)
+    cache.set(key, figures, seconds)
+    return figures
+
+
+def forget_figures(subsystem: str, scope_codes) -> None:
+    """Drop the kept figures of `subsystem` for these scopes (unit codes; None: the deployment)."""
+    if settings.IOC_SNAPSHOT_FIGURES_SECONDS > 0:
+        languages = [code for code, _name in settings.LANGUAGES]
+        cache.delete_many([_figures_key(subsystem, code, lang) for code in scope_codes for lang in languages])
+
+
+def _panel(subsystem: registry.Subsystem, scope: Scope, alert_counts: dict, *, fresh: bool = False) -> dict:
     return {
         "code": subsystem.code,
         "name": subsystem.name,
@@ -51,7 +93,7 @@ def _panel(subsystem: registry.Subsystem, scope: Scope, alert_counts: dict) -> d
         "icon": subsystem.icon,
         "order": subsystem.order,
         "panels": list(subsystem.panels),
-        "figures": subsystem.snapshot(scope),
+        "figures": subsystem_figures(subsystem, scope, fresh=fresh),
         "alerts": alert_counts.get(subsystem.code, {"critical": 0, "warning": 0, "info": 0}),
     }
 
@@ -68,7 +110,7 @@ def subsystem_panel(code: str, unit_code: str | None) -> dict | None:
         scope = scope_for_unit(unit)
     else:
         scope = EVERYTHING
-    return _panel(subsystem, scope, open_alert_counts(scope))
+    return _panel(subsystem, scope, open_alert_counts(scope), fresh=True)
 
 
 def dashboard_snapshot(scope: Scope) -> dict:

@@ -326,6 +326,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 IOC_MAX_REQUEST_BODY = env_int("IOC_MAX_REQUEST_BODY", 0, minimum=0)
 
 # Cameras
+# Seconds a subsystem's figures for one scope are kept for the screens' snapshots (dropped at once
+# when a change to them is announced; 0 computes them for every snapshot). See ioc.selectors.
+IOC_SNAPSHOT_FIGURES_SECONDS = env_int("IOC_SNAPSHOT_FIGURES_SECONDS", 2, minimum=0)
 IOC_CAMERA_ALERT_SEVERITY = env_str("IOC_CAMERA_ALERT_SEVERITY", "warning")
 IOC_CAMERA_OFFLINE_MINUTES = env_int("IOC_CAMERA_OFFLINE_MINUTES", 5, minimum=1)
 IOC_CAMERA_BATCH_MAX = env_int("IOC_CAMERA_BATCH_MAX", 1000, minimum=1)

@@ -85,6 +85,9 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Figures are computed for every snapshot: inside a test's transaction no commit announces a change,
+    # so kept figures would outlive it (tests/test_snapshot_figures.py keeps them on purpose).
+    settings.IOC_SNAPSHOT_FIGURES_SECONDS = 0
 
 
 @pytest.fixture
