@@ -206,20 +206,26 @@ class _Sender:
     def _send_due_kpis(self, loop, layer) -> bool:
         now = time.monotonic()
         with self.lock:
-            due = [key for key in self.dirty if now - self.last_kpi.get(key, 0.0) >= KPI_MIN_INTERVAL]
+            candidates = [key for key in self.dirty if now - self.last_kpi.get(key, 0.0) >= KPI_MIN_INTERVAL]
+            again = [key for key, at in self.retry.items() if at <= now]
+            for key in again:
+                del self.retry[key]
+        # Asked first: a burst dirties every ward it touches, and claiming a window for each costs a
+        # Redis call that a ward nobody watches does not need.
+        watched = set(self._watched(loop, layer, candidates + again))
+        with self.lock:
+            for key in candidates:
+                if key not in watched:
+                    self.dirty.pop(key, None)  # no screen to tell; one that opens reads the snapshot
             # Several web and worker processes publish: one window per (subsystem, scope) for all of
             # them, claimed in Redis. A process that loses keeps its mark and tries after the window,
             # so the last change is always sent (figures are absolute; a repeat is harmless).
-            due = [key for key in due if _claim_kpi_window(key)]
+            due = [key for key in candidates if key in watched and key in self.dirty and _claim_kpi_window(key)]
             for key in due:
                 del self.dirty[key]
                 self.last_kpi[key] = now
             waiting = bool(self.dirty)
-            again = [key for key, at in self.retry.items() if at <= now]
-            for key in again:
-                del self.retry[key]
-            due += [key for key in again if key not in due]
-        due = self._watched(loop, layer, due)
+            due += [key for key in again if key in watched and key not in due]
         if not due:
             return waiting
         from ioc.selectors import subsystem_panel

@@ -15,7 +15,8 @@ WALL_ALERT_LIMIT = 300  # the ticker runs through every open critical and warnin
 
 
 def alerts_visible_to(scope: Scope):
-    return scope.filter(Alert.objects.select_related("unit"), "unit")
+    # An alert shows its unit's code and name; the unit's boundary is the largest value in the database.
+    return scope.filter(Alert.objects.select_related("unit").defer("unit__boundary", "unit__bbox"), "unit")
 
 
 def open_alerts(scope: Scope):
@@ -55,6 +56,9 @@ def open_alert_counts(scope: Scope) -> dict[str, dict[str, int]]:
 # computes them afresh and keeps what it computed.
 
 
+_NOT_KEPT = object()
+
+
 def _figures_key(subsystem: str, scope_code: str | None, language: str) -> str:
     return f"ioc:figures:{subsystem}:{scope_code or '*'}:{language}"
 
@@ -69,8 +73,8 @@ def subsystem_figures(subsystem: registry.Subsystem, scope: Scope, *, fresh: boo
         return subsystem.snapshot(scope)
     key = _figures_key(subsystem.code, _scope_code(scope), get_language() or settings.LANGUAGE_CODE)
     if not fresh:
-        kept = cache.get(key)
-        if kept is not None:
+        kept = cache.get(key, _NOT_KEPT)  # None is a subsystem's answer too (no figures for the scope)
+        if kept is not _NOT_KEPT:
             return kept
     figures = subsystem.snapshot(scope)
     cache.set(key, figures, seconds)
@@ -123,29 +127,46 @@ def dashboard_snapshot(scope: Scope) -> dict:
             "name": scope.unit.name if scope.unit else None,
         },
         "subsystems": [_panel(s, scope, counts) for s in registry.enabled()],
-        "alerts": [alert_state(a) for a in open_alerts(scope)[:WALL_ALERT_LIMIT]],
+        "alerts": open_alert_states(scope, WALL_ALERT_LIMIT),
     }
+
+
+_ALERT_COLUMNS = (
+    "id",
+    "subsystem",
+    "severity",
+    "title",
+    "detail",
+    "subject_type",
+    "subject_id",
+    "count",
+    "state",
+    "first_seen_at",
+    "last_seen_at",
+    "acknowledged_at",
+    "resolved_at",
+)
+
+
+def _alert_state(row: dict, unit_code: str, unit_name: str) -> dict:
+    state = {column: row[column] for column in _ALERT_COLUMNS}
+    for moment in ("first_seen_at", "last_seen_at", "acknowledged_at", "resolved_at"):
+        state[moment] = state[moment].isoformat() if state[moment] else None
+    state["unit"], state["unit_name"] = unit_code, unit_name
+    return state
 
 
 def alert_state(alert: Alert) -> dict:
     """The absolute state of one alert, as sent live and returned by the API."""
-    return {
-        "id": alert.pk,
-        "subsystem": alert.subsystem,
-        "severity": alert.severity,
-        "title": alert.title,
-        "detail": alert.detail,
-        "unit": alert.unit.code,
-        "unit_name": alert.unit.name,
-        "subject_type": alert.subject_type,
-        "subject_id": alert.subject_id,
-        "count": alert.count,
-        "state": alert.state,
-        "first_seen_at": alert.first_seen_at.isoformat() if alert.first_seen_at else None,
-        "last_seen_at": alert.last_seen_at.isoformat() if alert.last_seen_at else None,
-        "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None,
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }
+    row = {column: getattr(alert, "pk" if column == "id" else column) for column in _ALERT_COLUMNS}
+    return _alert_state(row, alert.unit.code, alert.unit.name)
+
+
+def open_alert_states(scope: Scope, limit: int) -> list[dict]:
+    """`alert_state` of the first `limit` open alerts, read as plain rows: a wall's snapshot holds
+    hundreds of them, and building a model object for each (and its unit) cost most of it."""
+    rows = open_alerts(scope).values(*_ALERT_COLUMNS, "unit__code", "unit__name")[:limit]
+    return [_alert_state(row, row["unit__code"], row["unit__name"]) for row in rows]
 
 
 # --- the wall's playlists -----------------------------------------------------------------------
