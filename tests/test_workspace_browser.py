@@ -2,6 +2,8 @@
 allows, in the order of the work; a sent form clears and the page says what was done. And the
 citizen, on a phone, following the report with the code typed in lower case and seeing their photo."""
 
+import time
+
 import pytest
 
 from reports import services
@@ -93,5 +95,11 @@ def test_the_report_comes_before_its_steps_and_a_sent_form_clears(
         phone.get_by_text(ANSWER).wait_for(timeout=10_000)
         photo = phone.locator(".photos img").first
         photo.wait_for(timeout=10_000)
-        assert phone.evaluate("(img) => img.complete && img.naturalWidth > 0", photo.element_handle())
+        # The element is there before its picture is: wait for the picture itself (the check, not a
+        # page function, polls it: the page's CSP refuses evaluated strings).
+        loaded = "(img) => img.complete && img.naturalWidth > 0"
+        deadline = time.monotonic() + 10
+        while not phone.evaluate(loaded, photo.element_handle()) and time.monotonic() < deadline:
+            phone.wait_for_timeout(100)
+        assert phone.evaluate(loaded, photo.element_handle())
         assert phone.locator(".step span:visible").count() == 6  # every step named, on a phone too
