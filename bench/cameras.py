@@ -36,7 +36,7 @@ from django.utils import timezone
 from psycopg2.extras import Json, execute_values
 from websockets.exceptions import ConnectionClosed
 
-from bench import live, load
+from bench import copy, live, load
 from bench.servers import LOG_PATH, Server, Watch, logged_errors
 from bench.stats import summary
 from ioc.demo import PROVINCE
@@ -45,6 +45,7 @@ from ioc.services import api_key_create
 from traffic.demo import CAMERAS as DEMO_CAMERAS
 from traffic.management.commands.traffic_demo_feed import VEHICLES, plate
 from traffic.models import Camera, CameraEvent, Incident
+from traffic.services import EVENT_COLUMNS
 
 PATH = "/api/v1/traffic/events/"
 SEED = 26080
@@ -73,26 +74,8 @@ KPI_GOAL = 2.0  # figure updates per subsystem per second on one screen, about
 ACCIDENTS = 9  # one per traffic camera, spread over the storm
 ACCIDENT_TIMEOUT = 10.0  # after the storm, how long the socket may still wait for an accident
 
-COLUMNS = [
-    "camera_id",
-    "kind_id",
-    "unit_id",
-    "incident_id",
-    "source",
-    "external_id",
-    "occurred_at",
-    "received_at",
-    "plate",
-    "speed_kmh",
-    "vehicle_count",
-    "congestion_level",
-    "score",
-    "zone",
-    "snapshot_url",
-    "snapshot",
-    "clip_url",
-    "data",
-]
+# The columns the API's COPY fills, but the id: the floors let the table number the rows.
+COLUMNS = [column for column in EVENT_COLUMNS if column != "id"]
 
 
 # --- events --------------------------------------------------------------------------------------
@@ -213,25 +196,12 @@ def raw_insert(rows: list[tuple], batch: int) -> float:
     return perf_counter() - started
 
 
-def _copy_field(value) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, Json):
-        value = json.dumps(value.adapted, ensure_ascii=False, separators=(",", ":"))
-    elif hasattr(value, "isoformat"):
-        return value.isoformat()
-    elif not isinstance(value, str):
-        return str(value)
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def raw_copy(rows: list[tuple], batch: int) -> float:
     """Copy `rows` with one COPY and one transaction per `batch` rows (formatting included); seconds taken."""
     sql = 'COPY "{}" ({}) FROM STDIN'.format(CameraEvent._meta.db_table, ", ".join(f'"{c}"' for c in COLUMNS))
     started = perf_counter()
     for i in range(0, len(rows), batch):
-        text = "".join("\t".join(_copy_field(v) for v in row) + "\n" for row in rows[i : i + batch])
+        text = "".join("\t".join(copy.text(v) for v in row) + "\n" for row in rows[i : i + batch])
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.cursor.copy_expert(sql, io.StringIO(text))
     return perf_counter() - started

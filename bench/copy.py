@@ -5,18 +5,24 @@ import json
 from datetime import date, datetime
 
 from django.db import connection, models
+from psycopg2.extras import Json
 
 
-def _text(value) -> str:
-    """One value in COPY's text format (NULL is \\N; backslash, tab and line breaks escaped)."""
+def text(value) -> str:
+    """One value in COPY's text format (NULL is \\N; backslash, tab and line breaks escaped; JSON as
+    JSON text, psycopg2's `Json` wrapper included)."""
     if value is None:
         return r"\N"
+    if isinstance(value, Json):
+        value = value.adapted
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, datetime | date):
         return value.isoformat()
-    text = value if isinstance(value, str) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    plain = value if isinstance(value, str) else str(value)
+    return plain.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def columns(model: type[models.Model]) -> list[models.Field]:
@@ -35,7 +41,7 @@ def buffer(model: type[models.Model], rows) -> io.StringIO:
                 value = json.dumps(value, ensure_ascii=False)
             elif isinstance(field, models.FileField):
                 value = value.name or ""
-            values.append(_text(value))
+            values.append(text(value))
         out.write("\t".join(values))
         out.write("\n")
     out.seek(0)

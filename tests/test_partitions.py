@@ -19,7 +19,7 @@ from indicators.models import Indicator, Observation, ObservationDaily, Observat
 from indicators.services import archive_observation_days, observation_upsert
 from ioc import partitions
 from ioc.scope import Scope
-from ioc.services import api_key_create
+from tests.test_cameras import vendor  # noqa: F401  (fixture)
 from traffic import selectors
 from traffic.models import Camera, CameraEvent, CameraEventDaily, EventKind
 from traffic.services import archive_event_days
@@ -39,14 +39,6 @@ def at(*args) -> datetime:
 @pytest.fixture
 def camera(city):
     return Camera.objects.create(code="LK-QL1A-01", name="QL1A", purpose="traffic", unit=city["long_khanh"])
-
-
-@pytest.fixture
-def vendor(city):
-    _key, plain = api_key_create(name="camera-vendor", scopes=["traffic:write"], unit=city["province"])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-    return client
 
 
 def post(client, events):
