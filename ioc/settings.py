@@ -316,6 +316,13 @@ IOC_REPORTS_URGENT_ASSIGN_MINUTES = env_int("IOC_REPORTS_URGENT_ASSIGN_MINUTES",
 IOC_REPORTS_REOPEN_DAYS = env_int("IOC_REPORTS_REOPEN_DAYS", 7, minimum=0)
 IOC_REPORTS_DUPLICATE_RADIUS_M = env_int("IOC_REPORTS_DUPLICATE_RADIUS_M", 50, minimum=1)
 IOC_REPORTS_DUPLICATE_DAYS = env_int("IOC_REPORTS_DUPLICATE_DAYS", 7, minimum=1)
+# Triage suggestions (docs/triage.md): shown from this confidence (%) of the category; a model is
+# trained from this many triaged reports, on at most the newest so many.
+IOC_TRIAGE_MIN_CONFIDENCE = env_int("IOC_TRIAGE_MIN_CONFIDENCE_PERCENT", 60, minimum=0, maximum=100) / 100
+IOC_TRIAGE_MIN_REPORTS = env_int("IOC_TRIAGE_MIN_REPORTS", 200, minimum=10)
+IOC_TRIAGE_MAX_REPORTS = env_int("IOC_TRIAGE_MAX_REPORTS", 50_000, minimum=100)
+# A nearby open report is proposed as the duplicate from this combined score (%) of text and place.
+IOC_TRIAGE_DUPLICATE_MIN_SCORE = env_int("IOC_TRIAGE_DUPLICATE_MIN_SCORE_PERCENT", 50, minimum=0, maximum=100) / 100
 IOC_PHOTO_MAX_BYTES = env_int("IOC_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 IOC_PHOTO_MAX_PIXELS = env_int("IOC_PHOTO_MAX_PIXELS", 40_000_000, minimum=10_000)
 IOC_PHOTO_MAX_SIDE = env_int("IOC_PHOTO_MAX_SIDE", 2560, minimum=320)

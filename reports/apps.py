@@ -1,3 +1,4 @@
+from celery.schedules import crontab
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -17,6 +18,8 @@ class ReportsConfig(AppConfig):
     periodic_tasks = {
         "reports-deadline-sweep": {"task": "reports.tasks.deadline_sweep", "schedule": 60.0},
         "reports-thumbnail-sweep": {"task": "reports.tasks.thumbnail_sweep", "schedule": 300.0},
+        # Nightly, when few operators triage: a model learned from yesterday's decisions too.
+        "reports-triage-train": {"task": "reports.tasks.triage_train", "schedule": crontab(hour=2, minute=30)},
     }
     outbox_sweeps = ("reports.tasks.thumbnail_sweep",)
 

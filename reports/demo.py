@@ -50,6 +50,31 @@ CATEGORIES = [
     ("an-ninh-trat-tu", "an-toan", "An ninh trật tự", "Public order", "75-CA", Level.COMPLEX, False),
 ]
 
+# What citizens write for each category: the keyword rules that suggest triage before a model is
+# trained (reports.triage.Rules). Folded before matching, so diacritics are optional.
+KEYWORDS = {
+    "o-ga-mat-duong": "ổ gà, ổ voi, hố sâu, sụt lún, lún, nứt, bong tróc, mặt đường, hư hỏng đường, đường hư, "
+    "đường xuống cấp, nắp cống, sình lầy",
+    "ngap-nuoc": "ngập, ngập nước, ngập sâu, nước ngập, triều cường, nước dâng, úng, thoát nước, cống nghẹt, "
+    "cống tắc, mưa lớn",
+    "den-giao-thong": "đèn giao thông, đèn tín hiệu, đèn đỏ, đèn xanh, đèn vàng nhấp nháy, cột đèn tín hiệu",
+    "rac-thai": "rác, bãi rác, đổ rác, xả rác, rác thải, thu gom rác, xe rác, hôi thối, bốc mùi, xác động vật, "
+    "phế thải",
+    "o-nhiem": "ô nhiễm, khói, bụi, tiếng ồn, ồn ào, karaoke, loa kẹo kéo, mùi khét, khí thải, nước thải, xả thải",
+    "cay-xanh": "cây, cây xanh, cây đổ, cây gãy, nhánh cây, cành cây, cây ngã, cây mục, bật gốc",
+    "lan-chiem-via-he": "lấn chiếm, vỉa hè, lòng đường, bày bán, buôn bán, hàng rong, đậu xe, chiếm dụng, "
+    "dựng rạp, bàn ghế",
+    "xay-dung-trai-phep": "xây dựng trái phép, xây dựng không phép, xây trái phép, không phép, cơi nới, "
+    "xây lấn, xây nhà, công trình, sai phép",
+    "chieu-sang": "đèn đường, đèn chiếu sáng, bóng đèn, tối om, đèn hư, đèn không sáng, trụ đèn, chiếu sáng",
+    "mat-dien": "mất điện, cúp điện, cắt điện, chập điện, dây điện, trụ điện, điện lực, đường dây, "
+    "trạm biến áp, nổ điện",
+    "cap-nuoc": "mất nước, cúp nước, bể ống, vỡ ống, ống nước, nước máy, rò rỉ nước, nước yếu, nước đục",
+    "chay-no": "cháy, hỏa hoạn, bốc cháy, khói đen, tiếng nổ, phát nổ, bình gas, chữa cháy, ngọn lửa",
+    "tai-nan": "tai nạn, va chạm, đâm, tông, lật xe, xe cán, bị thương, cấp cứu, té xe",
+    "an-ninh-trat-tu": "trộm, cướp, giật, đánh nhau, gây rối, tụ tập, đua xe, cờ bạc, ma túy, say xỉn, côn đồ, an ninh",
+}
+
 # Default policies per level (the 2-hour urgent rule; 8 working hours to take a report in).
 POLICIES = [
     (Level.URGENT, Decimal(2), DurationUnit.CLOCK_HOURS, Decimal(4), DurationUnit.WORKING_HOURS),
@@ -76,8 +101,11 @@ def load_demo_categories() -> None:
                     "allow_anonymous": anonymous,
                     "order": order,
                     "department": Unit.objects.filter(code=department).first() if department else None,
+                    "keywords": KEYWORDS.get(code, ""),
                 },
             )
+            # Categories loaded before keywords existed get them; an administrator's own are kept.
+            Category.objects.filter(code=code, keywords="").update(keywords=KEYWORDS.get(code, ""))
         for level, response, response_unit, resolution, resolution_unit in POLICIES:
             DeadlinePolicy.objects.get_or_create(
                 category=None,
@@ -629,3 +657,13 @@ class ReportsFeed(Feed):
             if 0 < left < 4 * 3600:
                 return left + t.rng.uniform(300, 2400)
         return _pause(t.rng, "answer", t.urgent)
+
+
+def demo_catalogue():
+    """The demo city's catalogue as the triage rules read it (manage.py triage_eval uses it by default)."""
+    from reports.triage import WARD, CatalogueEntry, parse_keywords
+
+    return [
+        CatalogueEntry(code, parse_keywords(KEYWORDS.get(code, "")), level, department or WARD)
+        for code, _group, _name, _en, department, level, _anonymous in CATEGORIES
+    ]

@@ -88,6 +88,15 @@ class Category(models.Model):
     )
     default_level = models.CharField(_("default level"), max_length=10, choices=Level.choices, default=Level.NORMAL)
     allow_anonymous = models.BooleanField(_("anonymous reports allowed"), default=True)
+    keywords = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_(
+            "Words and phrases citizens use for this category, one per line or separated by commas; "
+            "with or without diacritics. Triage suggests by them until a model learned from the "
+            "operators' decisions does better."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -151,6 +160,11 @@ class Report(models.Model):
     reporter_phone = models.CharField(_("reporter's phone"), max_length=20, blank=True)
     reporter_email = models.EmailField(_("reporter's email"), blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # What the citizen (or the hotline operator) picked, kept when triage changes `category`: the
+    # suggestion model learns how far a citizen's pick can be trusted.
+    submitted_category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED)
     returned = models.BooleanField(_("handed back by a unit"), default=False)
     duplicate_of = models.ForeignKey(
@@ -334,3 +348,60 @@ class ReportEvent(models.Model):
 
     def __str__(self):
         return f"{self.report} {self.action}"
+
+
+class TriageModel(models.Model):
+    """A suggestion model trained on the operators' decisions (reports.triage), with its held-out figures.
+
+    It keeps words and numbers only (no reporter's identity). The newest one that beats the keyword
+    rules and the most frequent answer on held-out reports serves the console.
+    """
+
+    trained_at = models.DateTimeField(_("trained at"))
+    reports = models.PositiveIntegerField(_("reports learned from"))
+    seconds = models.FloatField(_("training time (s)"))
+    metrics = models.JSONField(_("held-out figures"), default=dict)
+    beats_baselines = models.BooleanField(_("beats the rules"), default=False)
+    blob = models.BinaryField(editable=False)
+
+    class Meta:
+        verbose_name = _("triage model")
+        verbose_name_plural = _("triage models")
+        ordering = ["-trained_at", "-pk"]
+
+    def __str__(self):
+        return f"v{self.pk}"
+
+
+class TriageSuggestion(models.Model):
+    """What triage suggested for a report the first time an operator looked at it, and what the
+    operator then decided: the figures that say whether suggestions help."""
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, primary_key=True, related_name="suggestion")
+    model = models.ForeignKey(TriageModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=10)  # "model" or "rules"
+    made_at = models.DateTimeField()
+    # Shown: its category confidence reached IOC_TRIAGE_MIN_CONFIDENCE when it was made.
+    shown = models.BooleanField()
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    category_confidence = models.FloatField()
+    alternatives = models.JSONField(default=list)  # [[code, confidence], ...], best first
+    level = models.CharField(max_length=10, blank=True)
+    level_confidence = models.FloatField(default=0)
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    unit_confidence = models.FloatField(default=0)
+    words = models.JSONField(default=list)
+    # The operator's decision. `taken`: accepted whole with the one key.
+    decided_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    taken = models.BooleanField(default=False)
+    rejected = models.BooleanField(default=False)
+    final_category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    final_level = models.CharField(max_length=10, blank=True)
+    final_unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("triage suggestion")
+        verbose_name_plural = _("triage suggestions")
+
+    def __str__(self):
+        return f"{self.report_id}: {self.category_id} {self.category_confidence:.2f}"

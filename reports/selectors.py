@@ -3,7 +3,7 @@
 import functools
 import math
 import re
-import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from ioc import geo
 from ioc.models import ApiKey, Unit, User
 from ioc.roles import ADMIN, LEADER, OPERATOR
 from ioc.scope import Scope
+from reports import triage
 from reports.models import (
     FINISHED_STATUSES,
     ON_TIME_FAIR,
@@ -40,6 +41,7 @@ from reports.models import (
     OPEN_STATUSES,
     PUBLISHED_STATUSES,
     WORKING_STATUSES,
+    Category,
     Level,
     Report,
     ReportEvent,
@@ -206,25 +208,50 @@ def _nearest(queryset, *, latitude, longitude, limit: int):
     return [(r, d) for r, d in found if d <= radius]
 
 
-def _open_and_recent(category_id, exclude_id):
+def _open_and_recent(exclude_id, category_id=None):
     since = timezone.now() - timedelta(days=settings.IOC_REPORTS_DUPLICATE_DAYS)
-    queryset = Report.objects.filter(category_id=category_id, status__in=OPEN_STATUSES, received_at__gte=since)
+    queryset = Report.objects.filter(status__in=OPEN_STATUSES, received_at__gte=since)
+    if category_id is not None:
+        queryset = queryset.filter(category_id=category_id)
     return queryset.exclude(pk=exclude_id) if exclude_id else queryset
 
 
-def duplicate_candidates(*, category_id, latitude, longitude, exclude_id=None, scope: Scope | None = None):
-    """Open reports of the same category nearby and recent, nearest first, as (report, metres)."""
-    if latitude is None or longitude is None:
+@dataclass
+class DuplicateCandidate:
+    report: Report
+    metres: float
+    similarity: float  # of the texts, 0 to 1
+    score: float  # text, place and category together (reports.triage.duplicate_score)
+    proposed: bool = False  # the best one, when its score reaches IOC_TRIAGE_DUPLICATE_MIN_SCORE
+
+
+def duplicate_candidates(report: Report, *, scope: Scope | None = None) -> list[DuplicateCandidate]:
+    """Open recent reports near `report`, of any category, best first by what they say and how near
+    they are; the best is proposed as the one it duplicates when its score is high enough."""
+    if report.latitude is None or report.longitude is None:
         return []
     # The units' boundaries are the largest values in the database and no candidate needs them.
-    queryset = (
-        _open_and_recent(category_id, exclude_id)
-        .select_related("category", "unit")
-        .defer("unit__boundary", "unit__bbox")
-    )
+    queryset = _open_and_recent(report.pk).select_related("category", "unit").defer("unit__boundary", "unit__bbox")
     if scope is not None:
         queryset = scope.filter(queryset, "unit", "assigned_unit")
-    return _nearest(queryset, latitude=latitude, longitude=longitude, limit=DUPLICATE_LIMIT)
+    near = _nearest(queryset, latitude=report.latitude, longitude=report.longitude, limit=DUPLICATE_LIMIT)
+    alike = triage.similarities(report.description, [r.description for r, _ in near])
+    radius = settings.IOC_REPORTS_DUPLICATE_RADIUS_M
+    found = [
+        DuplicateCandidate(
+            r,
+            d,
+            sim,
+            triage.duplicate_score(
+                similarity=sim, metres=d, radius=radius, same_category=r.category_id == report.category_id
+            ),
+        )
+        for (r, d), sim in zip(near, alike, strict=True)
+    ]
+    found.sort(key=lambda c: (-c.score, c.metres))
+    if found and found[0].score >= settings.IOC_TRIAGE_DUPLICATE_MIN_SCORE:
+        found[0].proposed = True
+    return found
 
 
 # Plain SQL: this runs on every submission, and building the same query through the ORM cost more
@@ -667,18 +694,10 @@ PLACE_ROWS = 3000
 PLACE_KINDS = ("ward", "commune", "special_zone")
 
 
-def fold(text: str) -> str:
-    """Lower case without diacritics ('Ổ gà' -> 'o ga', 'Đồng Khởi' -> 'dong khoi'), so an operator
-    typing fast without Vietnamese accents still finds the name."""
-    text = unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
-
-
 def _place_rank(words: list[str], label: str) -> int | None:
     """None when a word is missing; else 0 when the label starts with the query, 1 when every word
     starts a word of the label, 2 when they are only inside words."""
-    folded = fold(label)
+    folded = triage.fold(label)
     if not all(word in folded for word in words):
         return None
     if folded.startswith(" ".join(words)):
@@ -689,7 +708,7 @@ def _place_rank(words: list[str], label: str) -> int | None:
 def hotline_places(scope: Scope, query: str) -> list[dict]:
     """Where a caller may say the problem is: communes/wards by name, then the addresses of recent
     located reports, every word of `query` matched without diacritics, within the scope."""
-    words = fold(query).split()
+    words = triage.fold(query).split()
     if not words:
         return []
     units = []
@@ -711,7 +730,7 @@ def hotline_places(scope: Scope, query: str) -> list[dict]:
     seen = set()
     places = []
     for address, latitude, longitude, unit_code, unit_name in rows:
-        key = fold(address)
+        key = triage.fold(address)
         if key in seen:
             continue  # the newest report at an address gives its point
         seen.add(key)
@@ -733,3 +752,90 @@ def hotline_places(scope: Scope, query: str) -> list[dict]:
     places.sort(key=lambda pair: pair[0])
     found += [item for _rank, item in places[: PLACE_LIMIT - len(found)]]
     return found
+
+
+# --- triage suggestions (reports.triage) --------------------------------------------------------
+
+
+def triage_example(report: Report, **labels):
+    """What the suggestion model reads of a report: its words, the citizen's pick, place and time."""
+    picked = report.submitted_category.code if report.submitted_category_id else ""
+    return triage.Example(
+        text=report.description,
+        ward=report.unit.code,
+        received_at=report.received_at,
+        citizen_category=picked,
+        latitude=report.latitude,
+        longitude=report.longitude,
+        **labels,
+    )
+
+
+def triage_examples(*, limit: int) -> list:
+    """The newest `limit` reports an operator decided, with the decision as labels: accepted ones by
+    their category, level and assigned unit; rejected ones as fitting no category. Duplicates are
+    left out (marking one says nothing of its category). No reporter's identity is read."""
+    decided = (
+        Report.objects.filter(Q(accepted_at__isnull=False) | Q(status=Status.REJECTED))
+        .exclude(status=Status.DUPLICATE)
+        .select_related("category", "submitted_category", "unit", "assigned_unit")
+        .only(
+            "description",
+            "received_at",
+            "latitude",
+            "longitude",
+            "status",
+            "level",
+            "category__code",
+            "submitted_category__code",
+            "unit__code",
+            "assigned_unit__code",
+        )
+        .order_by("-received_at")[:limit]
+    )
+    examples = []
+    for report in decided:
+        if report.status == Status.REJECTED:
+            labels = {"category": triage.NONE, "level": "", "unit": ""}
+        else:
+            assigned = report.assigned_unit.code if report.assigned_unit_id else ""
+            labels = {
+                "category": report.category.code,
+                "level": report.level,
+                "unit": triage.WARD if assigned and assigned == report.unit.code else assigned,
+            }
+        examples.append(triage_example(report, **labels))
+    return examples
+
+
+def suggestion_state(suggestion) -> dict | None:
+    """The suggestion as the console shows it, or None below the confidence threshold."""
+    if suggestion is None or not suggestion.shown or suggestion.category is None:
+        return None
+    codes = [code for code, _ in suggestion.alternatives]
+    names = {c.code: _category_name(c) for c in Category.objects.filter(code__in=codes, active=True)}
+    return {
+        "source": suggestion.source,
+        "model": suggestion.model_id,
+        "category": suggestion.category.code,
+        "category_name": _category_name(suggestion.category),
+        "confidence": suggestion.category_confidence,
+        "alternatives": [
+            {"category": code, "name": names.get(code, ""), "confidence": p}
+            for code, p in suggestion.alternatives[1:]
+            if code in names
+        ],
+        "level": suggestion.level,
+        "level_label": Level(suggestion.level).label if suggestion.level in Level.values else "",
+        "level_confidence": suggestion.level_confidence,
+        "unit": suggestion.unit.code if suggestion.unit_id else None,
+        "unit_name": suggestion.unit.name if suggestion.unit_id else None,
+        "unit_confidence": suggestion.unit_confidence,
+        "words": suggestion.words,
+        "taken": suggestion.taken,
+    }
+
+
+def _category_name(category) -> str:
+    english = translation.get_language() == "en" and category.name_en
+    return category.name_en if english else category.name

@@ -11,6 +11,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,7 @@ from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import scope_for
 from ioc.services import alert_raise, alert_resolve_by_key
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
+from reports import selectors, triage
 from reports.models import (
     OPEN_STATUSES,
     RATABLE_STATUSES,
@@ -48,6 +50,8 @@ from reports.models import (
     ReportEvent,
     ReportPhoto,
     Status,
+    TriageModel,
+    TriageSuggestion,
 )
 
 log = logging.getLogger(__name__)
@@ -309,6 +313,7 @@ def report_submit(
             tracking_code=_new_tracking_code(),
             secret_hash=_hash_secret(secret),
             category=category,
+            submitted_category=category,
             level=category.default_level,
             description=description,
             latitude=latitude,
@@ -514,6 +519,7 @@ def report_accept(*, report_id: int, user, category: Category | None = None, lev
             _raise(report, AlertKind.URGENT, "critical", _("Urgent report %(code)s: %(category)s"))
         else:  # triage found it was not urgent after all
             _finish_alerts(report, AlertKind.URGENT)
+        _triage_decided(report)
     return report
 
 
@@ -521,6 +527,7 @@ def report_reject(*, report_id: int, user, reason: str):
     with _taking("reject", report_id, user) as taking:
         taking.note = _clean_text(reason, "reason", limit=1000)
         taking.report.closed_at = timezone.now()
+        _triage_decided(taking.report, rejected=True)
     return taking.report
 
 
@@ -552,6 +559,7 @@ def report_assign(*, report_id: int, user, unit: Unit, note=""):
         taking.note, taking.unit = note, unit
         report.assigned_unit = unit
         report.assigned_at = timezone.now()
+        TriageSuggestion.objects.filter(report=report).update(final_unit=unit)
         notify.notify_users(
             _unit_people(unit, UNIT_STAFF, LEADER),
             subject=_("New report %(code)s for %(unit)s") % {"code": report.tracking_code, "unit": unit.name},
@@ -689,7 +697,7 @@ def report_answer(*, report_id: int, user, text: str, photos=()):
         report, taking.note = taking.report, _clean_text(text, "text")
         answer = _answer(report, user, taking.note, photos)
         report.first_answered_at = report.first_answered_at or answer.at
-        _tell_citizen(report, _("Your report %(code)s has an answer") % {"code": report.tracking_code}, taking.note)
+        _tell_citizens(report, gettext_lazy("Your report %(code)s has an answer"), taking.note)
     return report
 
 
@@ -706,7 +714,7 @@ def report_resolve(*, report_id: int, user, note: str = "", photos=()):
         now = timezone.now()
         report.resolved_at = now
         report.first_answered_at = report.first_answered_at or now
-        _tell_citizen(report, _("Your report %(code)s was resolved") % {"code": report.tracking_code}, note)
+        _tell_citizens(report, gettext_lazy("Your report %(code)s was resolved"), note)
     return report
 
 
@@ -717,8 +725,15 @@ def report_close(*, report_id: int, user, note=""):
     return taking.report
 
 
-def _tell_citizen(report: Report, subject: str, text: str) -> None:
-    notify.notify_address(email=report.reporter_email, phone=report.reporter_phone, subject=subject, body=text)
+def _tell_citizens(report: Report, subject, text: str) -> None:
+    """Tell the citizen, and every citizen whose report was merged into this one: one answer for all."""
+    for told in [report, *report.duplicates.only("tracking_code", "reporter_email", "reporter_phone")]:
+        notify.notify_address(
+            email=told.reporter_email,
+            phone=told.reporter_phone,
+            subject=str(subject) % {"code": told.tracking_code},
+            body=text,
+        )
 
 
 # --- the citizen, with the tracking secret ------------------------------------------------------
@@ -875,3 +890,141 @@ def _leaders_above(unit: Unit):
         if leaders:
             return leaders
     return []
+
+
+# --- triage suggestions (reports.triage, docs/triage.md) ---------------------------------------
+
+
+def _catalogue() -> list[triage.CatalogueEntry]:
+    return [
+        triage.CatalogueEntry(
+            code=c.code,
+            keywords=triage.parse_keywords(c.keywords),
+            level=c.default_level,
+            unit=c.department.code if c.department_id else triage.WARD,
+        )
+        for c in Category.objects.filter(active=True).select_related("department")
+    ]
+
+
+def triage_train() -> TriageModel | None:
+    """Train a suggestion model on the operators' decisions and keep it with its held-out figures.
+
+    None when there are fewer than IOC_TRIAGE_MIN_REPORTS triaged reports: the keyword rules serve.
+    """
+    examples = selectors.triage_examples(limit=settings.IOC_TRIAGE_MAX_REPORTS)
+    if len(examples) < settings.IOC_TRIAGE_MIN_REPORTS:
+        log.info("triage: %s triaged reports, %s needed to train", len(examples), settings.IOC_TRIAGE_MIN_REPORTS)
+        return None
+    trained = triage.train(examples, _catalogue())
+    if trained.model is None:
+        log.info("triage: not trained (%s)", trained.metrics.get("reason"))
+        return None
+    stored = TriageModel.objects.create(
+        trained_at=timezone.now(),
+        reports=len(examples),
+        seconds=round(trained.seconds, 2),
+        metrics=trained.metrics,
+        beats_baselines=triage.beats_baselines(trained.metrics),
+        blob=trained.model.dumps(),
+    )
+    log.info("triage: model v%s from %s reports in %.1f s", stored.pk, len(examples), trained.seconds)
+    return stored
+
+
+@dataclass
+class _Serving:
+    stored: TriageModel | None
+    suggester: object  # triage.Model or triage.Rules
+    until: float
+
+
+_serving: _Serving | None = None
+SERVING_CHECK_SECONDS = 60  # how soon a process sees a newly trained model or edited keywords
+
+
+def _suggester() -> _Serving:
+    """The model that serves (the newest that beats the rules), else the keyword rules; re-checked
+    every SERVING_CHECK_SECONDS, a model loaded once per process and version."""
+    global _serving
+    now = time.monotonic()
+    if _serving is not None and _serving.until > now:
+        return _serving
+    latest = TriageModel.objects.filter(beats_baselines=True).only("pk").first()
+    if latest is not None and _serving is not None and _serving.stored and _serving.stored.pk == latest.pk:
+        _serving.until = now + SERVING_CHECK_SECONDS
+        return _serving
+    if latest is not None:
+        latest = TriageModel.objects.get(pk=latest.pk)
+        suggester = triage.Model.loads(bytes(latest.blob))
+    else:
+        suggester = triage.Rules(_catalogue())
+    _serving = _Serving(latest, suggester, now + SERVING_CHECK_SECONDS)
+    return _serving
+
+
+def forget_triage_model() -> None:
+    """The next suggestion re-reads which model serves (after training, or keywords edited)."""
+    global _serving
+    _serving = None
+
+
+def triage_suggestion(report: Report) -> TriageSuggestion:
+    """The suggestion for a report, made (and kept) the first time an operator opens it."""
+    existing = TriageSuggestion.objects.filter(report=report).select_related("category", "unit").first()
+    if existing is not None:
+        return existing
+    serving = _suggester()
+    made = serving.suggester.suggest(selectors.triage_example(report))
+    codes = {code for code, _ in made.categories}
+    categories = {c.code: c for c in Category.objects.filter(code__in=codes, active=True)}
+    code, confidence = made.category
+    category = categories.get(code)
+    unit = None
+    if made.unit is not None:
+        unit_code = made.unit[0]
+        unit = report.unit if unit_code == triage.WARD else Unit.objects.filter(code=unit_code).first()
+    suggestion = TriageSuggestion(
+        report=report,
+        model=serving.stored,
+        source=made.source,
+        made_at=timezone.now(),
+        shown=category is not None and confidence >= settings.IOC_TRIAGE_MIN_CONFIDENCE,
+        category=category,
+        category_confidence=round(confidence, 4),
+        alternatives=[[c, round(p, 4)] for c, p in made.categories],
+        level=made.level[0] if made.level else "",
+        level_confidence=round(made.level[1], 4) if made.level else 0,
+        unit=unit,
+        unit_confidence=round(made.unit[1], 4) if made.unit else 0,
+        words=made.words,
+    )
+    # Two operators opening the same report at once keep the first suggestion made.
+    TriageSuggestion.objects.bulk_create([suggestion], ignore_conflicts=True)
+    return TriageSuggestion.objects.select_related("category", "unit").get(report=report)
+
+
+def _triage_decided(report: Report, *, taken: bool = False, rejected: bool = False) -> None:
+    """Record the operator's decision beside the suggestion made for the report (if one was)."""
+    TriageSuggestion.objects.filter(report=report).update(
+        decided_at=timezone.now(),
+        taken=taken,
+        rejected=rejected,
+        final_category=None if rejected else report.category,
+        final_level="" if rejected else report.level,
+    )
+
+
+def report_take_suggestion(*, report_id: int, user):
+    """The operator takes the suggestion whole: accept with its category and level, assign to its unit."""
+    with transaction.atomic():
+        report = _locked(report_id, user)
+        suggestion = TriageSuggestion.objects.filter(report=report, shown=True).select_related("category").first()
+        if suggestion is None or suggestion.category is None:
+            raise Conflict(_("There is no suggestion to take for this report."))
+        if report.status == Status.RECEIVED:
+            report_accept(report_id=report.pk, user=user, category=suggestion.category, level=suggestion.level or None)
+        if suggestion.unit is not None:
+            report = report_assign(report_id=report.pk, user=user, unit=suggestion.unit)
+        TriageSuggestion.objects.filter(report=report).update(taken=True)
+    return Report.objects.get(pk=report.pk)

@@ -29,3 +29,12 @@ def thumbnail_sweep() -> int:
     """Thumbnails whose task was lost (broker down at upload time)."""
     ids = list(ReportPhoto.objects.filter(thumbnail="").values_list("pk", flat=True)[:500])
     return make_thumbnails(ids) if ids else 0
+
+
+@shared_task(name="reports.tasks.triage_train")
+def triage_train() -> int | None:
+    """Retrain the triage suggestion model (nightly, and from the admin page)."""
+    from reports.services import triage_train as train
+
+    stored = train()
+    return stored.pk if stored else None

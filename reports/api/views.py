@@ -309,6 +309,14 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         # Where the operator would send it: the category's department, else the ward itself.
         data["suggested_unit"] = report.category.department.code if report.category.department_id else report.unit.code
         data["duplicate_of"] = report.duplicate_of_id
+        # The triage suggestion, made the first time an operator opens a report awaiting triage.
+        data["suggestion"] = None
+        if (
+            report.status in selectors.QUEUE_STATUSES
+            and not is_key(request)
+            and has_role(request.user, OPERATOR, ADMIN)
+        ):
+            data["suggestion"] = selectors.suggestion_state(services.triage_suggestion(report))
         data["timeline"] = [
             dict(s.EventSerializer(row["event"]).data, actor_label=row["actor"], note=row["note"])
             for row in selectors.timeline_in_words(selectors.timeline(report))
@@ -326,16 +334,21 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     @action(detail=True, methods=["get"])
     def duplicates(self, request, pk=None):
-        """Open reports of the same category nearby and recent: candidates to merge."""
+        """Open reports nearby and recent, best first by what they say and how near: candidates to merge."""
         report = get_object_or_404(self.get_queryset(), pk=pk)
-        pairs = selectors.duplicate_candidates(
-            category_id=report.category_id,
-            latitude=report.latitude,
-            longitude=report.longitude,
-            exclude_id=report.pk,
-            scope=scope_for(request.user),
+        found = selectors.duplicate_candidates(report, scope=scope_for(request.user))
+        return Response(
+            [
+                dict(
+                    selectors.report_live_state(c.report),
+                    distance_m=round(c.metres),
+                    similarity=round(c.similarity, 2),
+                    score=round(c.score, 2),
+                    proposed=c.proposed,
+                )
+                for c in found
+            ]
         )
-        return Response([dict(selectors.report_live_state(r), distance_m=round(d)) for r, d in pairs])
 
     def _step(self, request, pk, serializer_class, step, **extra):
         body = serializer_class(data=request.data)
@@ -347,6 +360,13 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         return self._step(request, pk, s.AcceptSerializer, services.report_accept)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"], url_path="take-suggestion")
+    def take_suggestion(self, request, pk=None):
+        """Take the triage suggestion whole: accept with its category and level, assign to its unit."""
+        report = services.report_take_suggestion(report_id=self.object_id(pk), user=request.user)
+        return Response(selectors.report_live_state(report))
 
     @extend_schema(request=s.ReasonSerializer)
     @action(detail=True, methods=["post"])
