@@ -23,7 +23,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models.functions import Coalesce, NullIf, TruncWeek
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
@@ -47,6 +47,7 @@ from reports.models import (
     ReportEvent,
     ReportPhoto,
     Status,
+    TriageSuggestion,
 )
 
 WALL_URGENT_LIMIT = 5
@@ -322,6 +323,11 @@ def public_report(report: Report) -> dict:
     """A report as anyone may see it: no name, phone or email; photos only once triaged."""
     photos = list(report.photos.all()) if report.is_triaged else []
     answers = list(report.answers.select_related("unit"))
+    parent = report.duplicate_of if report.duplicate_of_id else None
+    if parent is not None:
+        # Merged into another report: its citizen reads the one answer given there.
+        answers += list(parent.answers.select_related("unit"))
+        photos += [p for p in parent.photos.all() if p.kind == ReportPhoto.Kind.ANSWER]
     return {
         "tracking_code": report.tracking_code,
         "status": report.status,
@@ -839,3 +845,62 @@ def suggestion_state(suggestion) -> dict | None:
 def _category_name(category) -> str:
     english = translation.get_language() == "en" and category.name_en
     return category.name_en if english else category.name
+
+
+def _right_category() -> Q:
+    """The suggested category was the operator's (a report rejected as fitting none: none suggested)."""
+    return Q(category=F("final_category")) | Q(rejected=True, category__isnull=True)
+
+
+def _share(part, whole):
+    return part / whole if whole else None
+
+
+def triage_figures(*, weeks: int = 12, now=None) -> dict:
+    """Whether suggestions help, per week of decision (local Monday to Sunday) and per category:
+    how many decisions had a suggestion shown, how many took it whole with the one key, and how often
+    the suggested category, level and unit were the ones the operator chose."""
+    now = timezone.localtime(now or timezone.now())
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = monday - timedelta(weeks=weeks - 1)
+    decided = TriageSuggestion.objects.filter(decided_at__gte=since)
+    counts = {
+        "n_decided": Count("pk"),
+        "n_shown": Count("pk", filter=Q(shown=True)),
+        "n_taken": Count("pk", filter=Q(taken=True)),
+        "n_category_right": Count("pk", filter=_right_category()),
+        "n_shown_right": Count("pk", filter=Q(shown=True) & _right_category()),
+        "n_level_judged": Count("pk", filter=Q(rejected=False) & ~Q(level="")),
+        "n_level_right": Count("pk", filter=Q(rejected=False, level=F("final_level")) & ~Q(level="")),
+        "n_unit_judged": Count("pk", filter=Q(final_unit__isnull=False)),
+        "n_unit_right": Count("pk", filter=Q(final_unit__isnull=False, unit=F("final_unit"))),
+    }
+
+    def figures(row: dict) -> dict:
+        return {
+            "decided": row["n_decided"],
+            "shown": _share(row["n_shown"], row["n_decided"]),
+            "acceptance": _share(row["n_taken"], row["n_shown"]),
+            "category": _share(row["n_category_right"], row["n_decided"]),
+            "category_when_shown": _share(row["n_shown_right"], row["n_shown"]),
+            "level": _share(row["n_level_right"], row["n_level_judged"]),
+            "unit": _share(row["n_unit_right"], row["n_unit_judged"]),
+        }
+
+    by_week = {
+        timezone.localtime(row["week"]).date(): row
+        for row in decided.annotate(week=TruncWeek("decided_at", tzinfo=timezone.get_current_timezone()))
+        .values("week")
+        .annotate(**counts)
+    }
+    weeks_rows = []
+    for i in range(weeks):
+        start = (monday - timedelta(weeks=i)).date()
+        row = by_week.get(start)
+        weeks_rows.append({"week": start, **(figures(row) if row else figures(dict.fromkeys(counts, 0)))})
+    by_category = [
+        {"category": row["final_category__name"] or gettext("Rejected (fits no category)"), **figures(row)}
+        for row in decided.values("final_category__name").annotate(**counts).order_by("-n_decided")
+    ]
+    total = decided.aggregate(**counts)
+    return {"since": since.date(), "weeks": weeks_rows, "categories": by_category, "total": figures(total)}

@@ -944,21 +944,21 @@ SERVING_CHECK_SECONDS = 60  # how soon a process sees a newly trained model or e
 
 
 def _suggester() -> _Serving:
-    """The model that serves (the newest that beats the rules), else the keyword rules; re-checked
-    every SERVING_CHECK_SECONDS, a model loaded once per process and version."""
+    """The model that serves (the newest that beats the rules, deferring to the rules for categories
+    it never learned), else the keyword rules alone; re-read every SERVING_CHECK_SECONDS."""
     global _serving
     now = time.monotonic()
     if _serving is not None and _serving.until > now:
         return _serving
     latest = TriageModel.objects.filter(beats_baselines=True).only("pk").first()
-    if latest is not None and _serving is not None and _serving.stored and _serving.stored.pk == latest.pk:
-        _serving.until = now + SERVING_CHECK_SECONDS
-        return _serving
-    if latest is not None:
-        latest = TriageModel.objects.get(pk=latest.pk)
-        suggester = triage.Model.loads(bytes(latest.blob))
+    rules = triage.Rules(_catalogue())
+    if latest is None:
+        suggester = rules
+    elif _serving is not None and _serving.stored is not None and _serving.stored.pk == latest.pk:
+        latest, suggester = _serving.stored, triage.Blend(_serving.suggester.model, rules)  # loaded once
     else:
-        suggester = triage.Rules(_catalogue())
+        latest = TriageModel.objects.get(pk=latest.pk)
+        suggester = triage.Blend(triage.Model.loads(bytes(latest.blob)), rules)
     _serving = _Serving(latest, suggester, now + SERVING_CHECK_SECONDS)
     return _serving
 

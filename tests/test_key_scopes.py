@@ -39,6 +39,7 @@ TABLE = {
         (f"api/v1/reports/^(?P<pk>[^/.]+)/{step}/$", "post"): NO_KEY
         for step in (
             "accept",
+            "take-suggestion",
             "reject",
             "duplicate",
             "assign",

@@ -108,6 +108,7 @@ PROBES = {
         ]
         for step, body in [
             ("accept", {}),
+            ("take-suggestion", {}),
             ("reject", {"reason": "x"}),
             ("duplicate", {"parent": 1}),
             ("assign", {"unit": "26089"}),

@@ -1,7 +1,8 @@
 // The operator's console: the triage queue and the open alerts, live, worked from the keyboard.
-//   j/k or arrows: move (the next page loads on the way down) · a: accept · 1/2/3: accept as
+//   j/k or arrows: move (the next page loads on the way down) · s: take the triage suggestion
+//   (accept with its category and level, assign to its unit) · a: accept · 1/2/3: accept as
 //   urgent/complex/normal · g: assign to the suggested unit · u: choose another unit · r: reject
-//   d: duplicate of a suggestion · n/p: next/previous alert · e: acknowledge · x: resolve
+//   d: duplicate of a similar report · n/p: next/previous alert · e: acknowledge · x: resolve
 //   Esc: cancel · ?: help. After a step the report below the one acted on is selected.
 (function () {
   "use strict";
@@ -61,9 +62,17 @@
 
   function suggestedUnit(report) { return report.suggested_unit || report.unit; }
 
+  const percent = (p) => Math.round(p * 100) + "%";
+
   function renderPanel(report) {
     reports.renderDetail(panel, report);
+    const suggestion = report.suggestion;
     const actions = el("div", "actions");
+    if (suggestion && !suggestion.taken) {
+      const take = keyHint("S", T.takeSuggestion);
+      take.classList.add("key-hint-main");
+      actions.appendChild(take);
+    }
     if (report.status === "received") {
       actions.appendChild(keyHint("A", T.accept));
       actions.appendChild(keyHint("1/2/3", T.acceptAs));
@@ -72,19 +81,75 @@
     actions.appendChild(keyHint("U", T.otherUnit));
     actions.appendChild(keyHint("R", T.reject));
     if (suggestions.length) actions.appendChild(keyHint("D", T.duplicate + " (" + suggestions.length + ")"));
+    if (suggestion) panel.prepend(suggestionBox(suggestion));
     panel.prepend(actions);
     if (suggestions.length) {
       const box = el("div", "suggestions");
       box.appendChild(el("h3", "", T.similar));
       const list = el("ol");
-      suggestions.forEach((s) => {
-        list.appendChild(el("li", "", s.tracking_code + " · " + s.status_label + " · " + s.distance_m + " m · " + when(s.received_at)));
-      });
+      suggestions.forEach((s) => list.appendChild(similarItem(s)));
       box.appendChild(list);
       panel.appendChild(box);
       drawMap(box, report);
     }
     unitSelect.value = suggestedUnit(report);
+  }
+
+  // What the triage suggestion proposes, how sure it is of each part, and the words behind it.
+  function suggestionBox(suggestion) {
+    const box = el("section", "triage-suggestion");
+    box.setAttribute("aria-label", T.suggestion);
+    const head = el("div", "suggestion-head");
+    head.appendChild(el("strong", "", T.suggestion));
+    const source = suggestion.source === "rules" ? T.keywordRules
+      : suggestion.model !== null ? T.modelVersion.replace("%s", suggestion.model) : T.model;
+    head.appendChild(el("span", "suggestion-source", source));
+    box.appendChild(head);
+    const category = el("p", "suggestion-category");
+    category.appendChild(el("strong", "", suggestion.category_name));
+    category.appendChild(el("span", "confidence", percent(suggestion.confidence)));
+    box.appendChild(category);
+    const rest = el("p", "suggestion-rest");
+    if (suggestion.level) {
+      rest.appendChild(document.createTextNode(T.level + ": "));
+      rest.appendChild(el("strong", "", suggestion.level_label || (T.levels[suggestion.level] || suggestion.level)));
+      rest.appendChild(el("span", "confidence", percent(suggestion.level_confidence)));
+    }
+    if (suggestion.unit) {
+      if (suggestion.level) rest.appendChild(document.createTextNode(" · "));
+      rest.appendChild(document.createTextNode(T.unit + ": "));
+      rest.appendChild(el("strong", "", suggestion.unit_name || suggestion.unit));
+      rest.appendChild(el("span", "confidence", percent(suggestion.unit_confidence)));
+    }
+    if (rest.childNodes.length) box.appendChild(rest);
+    if (suggestion.words && suggestion.words.length) {
+      const words = el("p", "suggestion-words", T.becauseOf + " ");
+      suggestion.words.forEach((word) => words.appendChild(el("q", "word", word)));
+      box.appendChild(words);
+    }
+    const alternatives = (suggestion.alternatives || []).slice(0, 2);
+    if (alternatives.length) {
+      box.appendChild(el("p", "suggestion-alternatives", T.otherPossibilities + " " +
+        alternatives.map((a) => a.name + " " + percent(a.confidence)).join(" · ")));
+    }
+    return box;
+  }
+
+  // A similar open report: how alike (text, place, category), and the one likely the same first.
+  function similarItem(s) {
+    const item = el("li", "similar" + (s.proposed ? " proposed" : ""));
+    const line = el("div", "similar-line");
+    line.appendChild(el("strong", "code", s.tracking_code));
+    const about = [s.category_name, s.status_label, s.distance_m + " m", when(s.received_at)].filter(Boolean);
+    line.appendChild(document.createTextNode(" · " + about.join(" · ") + " "));
+    if (typeof s.score === "number") line.appendChild(el("span", "score", T.match.replace("%s", percent(s.score))));
+    if (s.proposed) line.appendChild(el("span", "likely-same", T.likelySame));
+    item.appendChild(line);
+    if (s.description) {
+      const text = s.description.length > 110 ? s.description.slice(0, 110).trimEnd() + "…" : s.description;
+      item.appendChild(el("span", "similar-text", text));
+    }
+    return item;
   }
 
   function drawMap(container, report) {
@@ -173,6 +238,7 @@
   const report = () => queue.state.detail;
   keys({
     j: () => queue.move(1), ArrowDown: () => queue.move(1), k: () => queue.move(-1), ArrowUp: () => queue.move(-1),
+    s: () => report() && report().suggestion && !report().suggestion.taken && queue.step("take-suggestion"),
     a: () => report() && report().status === "received" && queue.step("accept"),
     1: () => queue.step("accept", { level: "urgent" }),
     2: () => queue.step("accept", { level: "complex" }),
