@@ -1,6 +1,6 @@
 """`python -m bench`: run every benchmark, print the table, write var/bench/results.json.
 
-`python -m bench --only cameras` runs one of them (live, snapshot, reports, cameras);
+`python -m bench --only cameras` runs one of them (live, snapshot, reports, cameras, triage);
 By default it measures what `make run` serves (uvicorn with IOC_WEB_WORKERS processes);
 `--server daphne` or `--workers 1` measure another set-up.
 """
@@ -19,7 +19,7 @@ from bench import servers
 # 2-core machine (the project's size) and nine to ten when other work shares it; the bound only
 # stops a run that hangs.
 TIME_LIMIT = 720
-BENCHMARKS = ("live", "snapshot", "reports", "cameras")
+BENCHMARKS = ("live", "snapshot", "reports", "cameras", "triage")
 
 
 def _timeout(signum, frame):
@@ -107,6 +107,12 @@ def main(argv=None) -> int:
                 )
                 camera_rows, details["cameras"], checks = cameras.run(server, cookies["leader"])
                 rows += camera_rows
+        if "triage" in selected:
+            from bench import triage
+
+            print(f"bench: triage suggestions (training on {triage.REPORTS:,} reports, serving, accuracy)", flush=True)
+            triage_rows, details["triage"] = triage.run()
+            rows += triage_rows
         elapsed = round(time.monotonic() - started, 1)
         print()
         print(stats.table(rows))

@@ -314,3 +314,11 @@ def test_a_suggestion_is_made_once_and_kept(demo_categories, people, api_as):
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
         again = operator.get(f"/api/v1/reports/{report.pk}/").json()["suggestion"]
     assert again == first and TriageSuggestion.objects.count() == 1
+
+
+def test_serving_reads_a_report_exactly_as_training_did(rows):
+    model = triage.Model.fit([r.example for r in rows[:200]])[0]
+    texts = triage._inputs([r.example for r in rows[200:260]])
+    for name, space in model.spaces.items():
+        fast, checked = triage._tfidf(space, texts[name]), space.transform(texts[name])
+        assert abs(fast - checked).max() < 1e-5, name
