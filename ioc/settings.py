@@ -322,7 +322,7 @@ IOC_TRIAGE_MIN_CONFIDENCE = env_int("IOC_TRIAGE_MIN_CONFIDENCE_PERCENT", 60, min
 IOC_TRIAGE_MIN_REPORTS = env_int("IOC_TRIAGE_MIN_REPORTS", 200, minimum=10)
 IOC_TRIAGE_MAX_REPORTS = env_int("IOC_TRIAGE_MAX_REPORTS", 50_000, minimum=100)
 # A nearby open report is proposed as the duplicate from this combined score (%) of text and place.
-IOC_TRIAGE_DUPLICATE_MIN_SCORE = env_int("IOC_TRIAGE_DUPLICATE_MIN_SCORE_PERCENT", 50, minimum=0, maximum=100) / 100
+IOC_TRIAGE_DUPLICATE_MIN_SCORE = env_int("IOC_TRIAGE_DUPLICATE_MIN_SCORE_PERCENT", 35, minimum=0, maximum=100) / 100
 IOC_PHOTO_MAX_BYTES = env_int("IOC_PHOTO_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 IOC_PHOTO_MAX_PIXELS = env_int("IOC_PHOTO_MAX_PIXELS", 40_000_000, minimum=10_000)
 IOC_PHOTO_MAX_SIDE = env_int("IOC_PHOTO_MAX_SIDE", 2560, minimum=320)

@@ -577,6 +577,8 @@ class ReportsFeed(Feed):
             if t.goal == "leave_received":
                 self.say(f"{t.code} left waiting for triage")
                 return None
+            # The operator opens the report in the console: the triage suggestion is made and shown.
+            suggestion = services.triage_suggestion(report)
             if t.goal == "reject":
                 services.report_reject(report_id=t.report_id, user=op, reason=REJECT_REASON)
                 self.say(f"{t.code} rejected as spam")
@@ -586,6 +588,12 @@ class ReportsFeed(Feed):
                 self.say(f"{t.code} marked duplicate of {t.parent_code}")
                 return None
             level = t.new_level
+            agrees = suggestion.category_id == report.category_id and (level or report.level) == suggestion.level
+            if suggestion.shown and agrees and suggestion.unit_id:
+                services.report_take_suggestion(report_id=t.report_id, user=op)
+                self.say(f"{t.code} triaged with the suggestion ({suggestion.source})")
+                t.urgent = suggestion.level == Level.URGENT
+                return _pause(rng, "start", t.urgent)
             note = LEVEL_NOTES[level] if level else ""
             services.report_accept(report_id=t.report_id, user=op, level=level, note=note)
             self.say(f"{t.code} accepted" + (f", level {level}" if level else ""))

@@ -31,7 +31,7 @@ def figures(rows):
     older = [r for r in rows if r.example.received_at < CUT]
     newer = [r for r in rows if r.example.received_at >= CUT]
     return triage.evaluate(
-        older, newer, demo_catalogue(), threshold=THRESHOLD, radius=150, days=7, duplicate_threshold=0.5
+        older, newer, demo_catalogue(), threshold=THRESHOLD, radius=150, days=7, duplicate_threshold=0.35
     )
 
 
@@ -100,7 +100,7 @@ def test_triage_eval_prints_the_figures_beside_the_baselines():
     out = io.StringIO()
     call_command("triage_eval", stdout=out)
     text = out.getvalue()
-    assert "category top-1" in text and "keywords" in text and "most freq." in text and "duplicates by" in text
+    assert "category top-1" in text and "keywords" in text and "most freq." in text and "duplicates among" in text
 
 
 # --- in the console ------------------------------------------------------------------------------

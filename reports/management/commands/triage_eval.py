@@ -106,9 +106,10 @@ class Command(BaseCommand):
                     f"   model {_pct(t['model']):>8}   keywords {_pct(t['rules']):>8}"
                 )
         out("")
+        out("duplicates among the newer reports:")
         for key, label in (("text_and_place", "text and place"), ("place_and_category", "place and category only")):
             d = f["duplicates"][key]
             out(
-                f"duplicates by {label}: original proposed for {_pct(d['recall'])} of {d['duplicates']}; "
+                f"  by {label}: original proposed for {_pct(d['recall'])} of {d['duplicates']}; "
                 f"a proposal for {_pct(d['false_proposals'])} of {d['others']} that duplicate nothing"
             )
