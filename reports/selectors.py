@@ -899,7 +899,7 @@ def triage_figures(*, weeks: int = 12, now=None) -> dict:
         row = by_week.get(start)
         weeks_rows.append({"week": start, **(figures(row) if row else figures(dict.fromkeys(counts, 0)))})
     by_category = [
-        {"category": row["final_category__name"] or gettext("Rejected (fits no category)"), **figures(row)}
+        {"name": row["final_category__name"] or gettext("Rejected (fits no category)"), **figures(row)}
         for row in decided.values("final_category__name").annotate(**counts).order_by("-n_decided")
     ]
     total = decided.aggregate(**counts)

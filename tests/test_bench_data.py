@@ -14,6 +14,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import F, Q
@@ -33,6 +34,16 @@ from reports.services import _set_deadlines
 from traffic.models import CameraEvent
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _daytime():
+    """Yesterday mid-morning, local time: generated data peaks by day and is sparse at night, so the
+    queue's newest reports and the dossiers falling due depend on the hour the test runs at."""
+    morning = (timezone.localtime() - timedelta(days=1)).replace(hour=10, minute=30, second=0, microsecond=0)
+    with time_machine.travel(morning, tick=True):
+        yield
+
 
 SMALL = {"reports": 2000, "events": 5000, "dossiers": 2000}
 

@@ -196,6 +196,8 @@ def test_acceptance_and_accuracy_per_week_on_the_admin_page(demo_categories, peo
         week = figures["weeks"][0]
         assert week["week"].isoformat() == "2026-11-16"  # the local Monday
         assert week["decided"] == 2 and week["acceptance"] == 0.5 and week["category"] == 0.5
+        by_category = {row["name"]: row["decided"] for row in figures["categories"]}
+        assert by_category == {"Rác thải, vệ sinh môi trường": 1, "Ổ gà, hư hỏng mặt đường": 1}
         client.force_login(people["admin"])
         page = client.get("/admin/reports/triagemodel/")
     assert page.status_code == 200
