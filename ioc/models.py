@@ -312,3 +312,109 @@ class WallScreen(models.Model):
 
     def __str__(self):
         return f"{self.screen} ({self.seconds} s)"
+
+
+class Export(models.Model):
+    """A staff list written to CSV or XLSX for one person: made by a worker when it is large, kept for
+    download a while (docs/briefings.md)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Being written")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    uid = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="exports")
+    list_name = models.CharField(_("list"), max_length=40)  # the registered list, e.g. "reports"
+    params = models.JSONField(_("filters"), default=dict)
+    format = models.CharField(max_length=4)  # "csv" or "xlsx"
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self):
+        return f"{self.list_name}.{self.format} ({self.status})"
+
+
+class Directive(models.Model):
+    """A leader's directive (ý kiến chỉ đạo) on an item of any subsystem: what to do, by when, and the
+    unit that owns it. The item is named by its app (`subject_type`, e.g. "reports.report") and id, so
+    that the core knows no subsystem."""
+
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=64)
+    subject_label = models.CharField(_("item"), max_length=200)
+    text = models.TextField(_("directive"), max_length=2000)
+    owner = models.ForeignKey(Unit, verbose_name=_("owner unit"), on_delete=models.PROTECT, related_name="directives")
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    issued_at = models.DateTimeField(_("issued at"))
+    due_at = models.DateTimeField(_("due"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_note = models.TextField(_("what was done"), blank=True, max_length=2000)
+    done_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        verbose_name = _("directive")
+        verbose_name_plural = _("directives")
+        indexes = [
+            models.Index(fields=["owner", "due_at"], name="directive_open", condition=Q(done_at=None)),
+            models.Index(fields=["subject_type", "subject_id"], name="directive_subject"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject_label}: {self.text[:40]}"
+
+
+class Period(models.TextChoices):
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+
+
+class BriefingSubscription(models.Model):
+    """A leader receives a unit's briefing by e-mail: daily at 07:00, or weekly on Monday at 07:00 (local)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="briefing_subscriptions")
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(_("period"), max_length=8, choices=Period.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("briefing subscription")
+        verbose_name_plural = _("briefing subscriptions")
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "period"], name="one_subscription_each")]
+
+    def __str__(self):
+        return f"{self.user} ← {self.unit} {self.period}"
+
+
+class Briefing(models.Model):
+    """A generated briefing (giao ban) of a unit for a period, kept as PDF: the last ones stay downloadable."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=8, choices=Period.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    generated_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+    pdf = models.FileField(upload_to="briefings/%Y/%m/")
+    pages = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ends_at", "-pk"]
+        verbose_name = _("briefing")
+        verbose_name_plural = _("briefings")
+        constraints = [models.UniqueConstraint(fields=["unit", "period", "ends_at"], name="one_briefing_per_period")]
+
+    def __str__(self):
+        return f"{self.unit} {self.period} {self.ends_at:%Y-%m-%d}"
