@@ -124,6 +124,42 @@ def snapshot_parts(rounds: int = 10) -> dict:
     return parts
 
 
+def briefing_rows(rounds: int = 3) -> list[dict]:
+    """The province's weekly briefing on this data: its figures and page (HTML), then the whole PDF,
+    `rounds` times each, in this process (the Celery task that sends it does the same)."""
+    from bench.load import Results
+    from bench.stats import summary
+    from ioc import briefings
+    from ioc.demo import PROVINCE
+    from ioc.models import Unit
+
+    province = Unit.objects.get(code=PROVINCE)
+    when = briefings.window("weekly")
+    timings = {"html": [], "pdf": []}
+    pages = 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        briefings.html(province, when)
+        timings["html"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        _content, pages = briefings.pdf(province, when)
+        timings["pdf"].append(time.perf_counter() - started)
+    floor = summary(
+        "briefing: figures and page (HTML)",
+        Results.timed(sum(timings["html"]), rounds, latencies=timings["html"]),
+        unit="briefings/s",
+    )
+    whole = summary(
+        "briefing: province weekly, PDF",
+        Results.timed(sum(timings["pdf"]), rounds, latencies=timings["pdf"]),
+        floor,
+        unit="briefings/s",
+        budget="p99 < 30000 ms",
+        note=f"{pages} pages, A4",
+    )
+    return [floor, whole]
+
+
 def measure(server_url: str, cookies: dict, requests: int) -> list[dict]:
     from bench import load
     from bench.stats import summary
@@ -170,9 +206,11 @@ def main(argv=None) -> int:
         cookies = fixtures.people()
         counts = query_counts()
         parts = snapshot_parts()
+        print("bench-scale: the province's weekly briefing", flush=True)
+        briefing = briefing_rows()
         with servers.asgi(options.server, options.workers, ws=options.ws) as server:
             print(f"bench-scale: {server.label} at {server.url}", flush=True)
-            rows = measure(server.url, cookies, options.requests)
+            rows = measure(server.url, cookies, options.requests) + briefing
         constant = counts[10]["queries"] == counts[100]["queries"] and all(c["status"] == 200 for c in counts.values())
         checks = [
             {

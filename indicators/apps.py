@@ -76,7 +76,7 @@ def aqi_layer():
 
 
 def _subsystem(code, name_vi, name_en, order, icon):
-    from indicators.selectors import figures_provider
+    from indicators.selectors import briefing_provider, figures_provider
     from ioc import registry
 
     return registry.Subsystem(
@@ -87,6 +87,7 @@ def _subsystem(code, name_vi, name_en, order, icon):
         app="indicators",
         icon=icon,
         snapshot=figures_provider(code),
+        briefing=briefing_provider(code),
         panels=PANELS.get(code, ("summary", "progress")),
         map_layer="/api/v1/indicators/stations/" if code == "environment" else "",
     )

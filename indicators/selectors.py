@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from indicators import periods
 from indicators.models import Indicator, IndicatorTarget, Observation, Period, Rollup, Scale, Station
+from ioc import charts
 from ioc.scope import Scope
 
 SPARK_POINTS = {
@@ -74,7 +75,7 @@ def _cutoff(indicator: Indicator, now, points: int):
     return periods.step_back(indicator.period, periods.period_start(indicator.period, now), points - 1)
 
 
-def series_map(indicators: list[Indicator], scope: Scope, points: int | None = None) -> dict[int, list]:
+def series_map(indicators: list[Indicator], scope: Scope, points: int | None = None, now=None) -> dict[int, list]:
     """{indicator id: [(period start, value, worst status), ...] oldest first} for the scope's last periods.
 
     One query for all indicators: rows grouped by indicator, unit depth and period; per indicator only
@@ -83,12 +84,12 @@ def series_map(indicators: list[Indicator], scope: Scope, points: int | None = N
     """
     if not indicators:
         return {}
-    now = timezone.now()
+    now = now or timezone.now()
     window = Q()
     for indicator in indicators:
         count = points or SPARK_POINTS[indicator.period]
         # Both bounds keep the query on the monthly partitions of the window (docs/partitions.md).
-        window |= Q(indicator=indicator, period_start__gte=_cutoff(indicator, now, count), period_start__lte=now)
+        window |= Q(indicator=indicator, period_start__gte=_cutoff(indicator, now, count), period_start__lt=now)
     rows = (
         scope.filter(Observation.objects.filter(window), "unit")
         .values("indicator_id", "unit__depth", "period_start")
@@ -128,9 +129,10 @@ def _float(value) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def _progress(indicators: list[Indicator], scope: Scope) -> dict[int, dict]:
-    """Progress to this year's target: the year's sum (or its latest value) against the plan."""
-    year = timezone.localtime().year
+def _progress(indicators: list[Indicator], scope: Scope, now=None) -> dict[int, dict]:
+    """Progress to this year's target: the year's sum (or its latest value) against the plan, by `now`."""
+    now = now or timezone.now()
+    year = timezone.localtime(now).year
     if scope.is_empty:
         return {}
     targets = {}
@@ -141,9 +143,9 @@ def _progress(indicators: list[Indicator], scope: Scope) -> dict[int, dict]:
     progress = {}
     for indicator_id, target in targets.items():
         indicator = next(i for i in indicators if i.pk == indicator_id)
-        start = periods.period_start(Period.YEARLY, timezone.now())
+        start = periods.period_start(Period.YEARLY, now)
         rows = Observation.objects.filter(
-            indicator=indicator, unit=target.unit, station__isnull=True, period_start__gte=start
+            indicator=indicator, unit=target.unit, station__isnull=True, period_start__gte=start, period_start__lt=now
         )
         if indicator.accumulates:
             done = rows.aggregate(total=Sum("value"))["total"]
@@ -152,7 +154,7 @@ def _progress(indicators: list[Indicator], scope: Scope) -> dict[int, dict]:
         if done is None or not target.value:
             continue
         share = Decimal(done) / target.value * 100
-        expected = (timezone.localtime().timetuple().tm_yday / 365 * 100) if indicator.accumulates else 100
+        expected = (timezone.localtime(now).timetuple().tm_yday / 365 * 100) if indicator.accumulates else 100
         progress[indicator_id] = {
             "done": _float(done),
             "target": _float(target.value),
@@ -346,3 +348,72 @@ def figures_provider(subsystem: str):
 
     provider.__name__ = f"{subsystem}_figures"
     return provider
+
+
+# --- the briefing (ioc.briefings) ---------------------------------------------------------------
+
+
+def briefing_provider(subsystem: str):
+    """The registry's briefing provider for one indicator subsystem."""
+
+    def provider(scope: Scope, when) -> dict | None:
+        return briefing(subsystem, scope, when)
+
+    provider.__name__ = f"{subsystem}_briefing"
+    return provider
+
+
+def briefing(subsystem: str, scope: Scope, when) -> dict | None:
+    """The subsystem's wall figures as they stood at the end of the briefing's window (the last
+    periods before it, the same series and progress to target), with a small chart of each."""
+    indicators = list(Indicator.objects.filter(subsystem=subsystem, active=True, on_wall=True))
+    now = min(timezone.now(), when.end)
+    data = series_map(indicators, scope, now=now)
+    shown = [i for i in indicators if data.get(i.pk)]
+    if not shown:
+        return None
+    progress = _progress(shown, scope, now=now)
+    kpis = [_kpi(i, data[i.pk], progress.get(i.pk)) for i in shown]
+    rows = []
+    for kpi in kpis:
+        target = kpi.get("target") or {}
+        status = {"critical": _("critical"), "warning": _("warning"), "ok": _("good")}.get(kpi["status"] or "", "")
+        rows.append(
+            [
+                kpi["label"],
+                kpi["period"],
+                kpi["value"],
+                kpi["unit"],
+                kpi["change"],
+                target.get("percent"),
+                target.get("expected_percent"),
+                status,
+            ]
+        )
+    return {
+        "headline": [],
+        "tables": [
+            {
+                "title": _("Indicators against target"),
+                "columns": [
+                    _("Indicator"),
+                    _("Period"),
+                    _("Value"),
+                    _("Unit"),
+                    _("Change"),
+                    _("Of the year's target (%)"),
+                    _("Expected by now (%)"),
+                    _("Status"),
+                ],
+                "rows": rows,
+                "empty": "",
+            }
+        ],
+        "charts": [
+            {
+                "title": f"{k['label']} ({k['unit']})" if k["unit"] else k["label"],
+                "svg": charts.sparkline(k["spark"], label=k["label"]),
+            }
+            for k in kpis
+        ],
+    }

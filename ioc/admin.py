@@ -4,7 +4,18 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from ioc import audit, screens, services
-from ioc.models import Alert, ApiKey, AuditEntry, CalendarDay, Notification, Unit, User, WallPlaylist, WallScreen
+from ioc.models import (
+    Alert,
+    ApiKey,
+    AuditEntry,
+    CalendarDay,
+    Directive,
+    Notification,
+    Unit,
+    User,
+    WallPlaylist,
+    WallScreen,
+)
 
 
 @admin.register(Unit)
@@ -80,6 +91,22 @@ class AlertAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Alert._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Directive)
+class DirectiveAdmin(admin.ModelAdmin):
+    """Read-only: directives are given on their item and marked done in the unit's workspace."""
+
+    list_display = ["subject_label", "owner", "issued_at", "due_at", "done_at"]
+    list_filter = [("done_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject_label", "text"]
+    readonly_fields = [f.name for f in Directive._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -409,6 +411,7 @@ class Briefing(models.Model):
     seconds = models.FloatField(default=0)
     pdf = models.FileField(upload_to="briefings/%Y/%m/")
     pages = models.PositiveSmallIntegerField(default=0)
+    sent_to = models.JSONField(default=list, editable=False)  # the subscribers already told, by user id
 
     class Meta:
         ordering = ["-ends_at", "-pk"]
@@ -418,3 +421,8 @@ class Briefing(models.Model):
 
     def __str__(self):
         return f"{self.unit} {self.period} {self.ends_at:%Y-%m-%d}"
+
+    @property
+    def last_day(self):
+        """The last day it covers (it ends at the next midnight)."""
+        return timezone.localtime(self.ends_at - timedelta(seconds=1)).date()

@@ -19,6 +19,9 @@ from django.utils.translation import get_language
 from ioc.scope import Scope
 
 SnapshotProvider = Callable[[Scope], dict | None]
+# A briefing provider takes a Scope and a Window (ioc.briefings) and returns the subsystem's section of
+# a briefing, computed by the same selectors as the wall (shape in ioc.briefings), or None without data.
+BriefingProvider = Callable[[Scope, object], dict | None]
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Subsystem:
     panels: tuple[str, ...] = ("summary",)
     # Optional URL of map points for the wall: [{"latitude", "longitude", "label", "status"}, ...]
     map_layer: str = ""
+    briefing: BriefingProvider | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from ioc import registry
-from ioc.models import Alert, Severity, Unit, WallPlaylist, WallScreen
+from ioc.models import Alert, Directive, Severity, Unit, WallPlaylist, WallScreen
 from ioc.scope import EVERYTHING, Scope, scope_for_unit
 
 WALL_ALERT_LIMIT = 300  # the ticker runs through every open critical and warning alert
@@ -205,3 +205,84 @@ def wall_playlist(slug: str) -> dict:
         "screens": screens,
         "updated_at": playlist.updated_at.isoformat() if playlist else None,
     }
+
+
+# --- leaders' directives (ý kiến chỉ đạo) ---------------------------------------------------------
+
+
+def directives_for(scope: Scope, *, open_only: bool = False):
+    """Directives owned by a unit of the scope (the unit itself or any unit under it), nearest due first."""
+    directives = scope.filter(
+        Directive.objects.select_related("owner", "issued_by", "done_by").defer("owner__boundary", "owner__bbox"),
+        "owner",
+    )
+    if open_only:
+        directives = directives.filter(done_at=None)
+    return directives.order_by("due_at", "pk")
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
+def directive_state(directive: Directive, now=None) -> dict:
+    """The absolute state of one directive, as sent live and returned by the API."""
+    now = now or timezone.now()
+    done_at = directive.done_at
+    return {
+        "id": directive.pk,
+        "subject_type": directive.subject_type,
+        "subject_id": directive.subject_id,
+        "subject_label": directive.subject_label,
+        "text": directive.text,
+        "owner": directive.owner.code,
+        "owner_name": directive.owner.name,
+        "issued_by": _person(directive.issued_by),
+        "issued_at": directive.issued_at.isoformat(),
+        "due_at": directive.due_at.isoformat(),
+        "done_at": done_at.isoformat() if done_at else None,
+        "done_note": directive.done_note,
+        "done_by": _person(directive.done_by),
+        "open": done_at is None,
+        "overdue": done_at is None and directive.due_at < now,
+        "on_time": None if done_at is None else done_at <= directive.due_at,
+    }
+
+
+def _directive_row(directive: Directive) -> dict:
+    done_at = directive.done_at
+    return {
+        "id": directive.pk,
+        "subject_type": directive.subject_type,
+        "subject_id": directive.subject_id,
+        "label": directive.subject_label,
+        "text": directive.text,
+        "owner": directive.owner.name,
+        "due_at": directive.due_at,
+        "done_at": done_at,
+        "on_time": None if done_at is None else done_at <= directive.due_at,
+    }
+
+
+def directive_figures(scope: Scope, start, end, now) -> dict:
+    """The directives of a briefing of `scope` for the period [start, end), as seen at `now`:
+
+    - "overdue": not done at `now` and past due at `now` (most overdue first);
+    - "done": done within the period, each on time (done_at <= due_at) or late ("on_time");
+    - "issued": issued within the period;
+    each a list of rows {id, subject_type, subject_id, label, text, owner (the unit's name), due_at,
+    done_at (None while open), on_time (None while open)}; moments are aware datetimes.
+    """
+    directives = directives_for(scope)
+    overdue = directives.filter(Q(done_at=None) | Q(done_at__gt=now), issued_at__lte=now, due_at__lt=now)
+    done = directives.filter(done_at__gte=start, done_at__lt=end).order_by("done_at", "pk")
+    issued = directives.filter(issued_at__gte=start, issued_at__lt=end).order_by("issued_at", "pk")
+    figures = {
+        "overdue": [_directive_row(d) for d in overdue],
+        "done": [_directive_row(d) for d in done],
+        "issued": [_directive_row(d) for d in issued],
+    }
+    for row in figures["overdue"]:  # open as seen at `now`, even if done since
+        if row["done_at"] is not None and row["done_at"] > now:
+            row["done_at"] = row["on_time"] = None
+    return figures

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
@@ -10,12 +11,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ioc import audit, bus, geo, registry, screens
+from ioc import audit, bus, geo, notify, registry, screens
 from ioc.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ioc.models import SEVERITY_RANK, Alert, ApiKey, Severity, Unit, User
+from ioc.models import SEVERITY_RANK, Alert, ApiKey, Directive, Severity, Unit, User
 from ioc.roles import ADMIN, LEADER, OPERATOR, SCREEN, UNIT_STAFF, has_role
 from ioc.scope import scope_for
-from ioc.selectors import alert_state
+from ioc.selectors import alert_state, directive_state
 
 # --- Units ----------------------------------------------------------------------------------
 
@@ -375,3 +376,113 @@ def wall_playlist_save(*, user, slug: str, name: str, page_seconds: int, screens
         )
         audit.record(action="wall.playlist.saved", obj=playlist, unit=getattr(user, "home_unit", None))
     return playlist
+
+
+# --- leaders' directives (ý kiến chỉ đạo) --------------------------------------------------------
+
+DIRECTIVE_TEXT_LIMIT = 2000
+DIRECTIVE_MAX_DAYS_AHEAD = 366
+DIRECTIVE_TYPE = "ioc.directive.updated"
+
+
+def _clean_directive_text(value: str, field: str, *, required: bool) -> str:
+    # Control characters other than line breaks and tabs are dropped; the rest is kept as written.
+    value = "".join(c for c in (value or "") if c in "\n\t" or c.isprintable()).strip()
+    if required and not value:
+        raise ValidationError({field: _("This field is required.")})
+    if len(value) > DIRECTIVE_TEXT_LIMIT:
+        raise ValidationError({field: _("At most %(n)s characters.") % {"n": DIRECTIVE_TEXT_LIMIT}})
+    return value
+
+
+def _directive_people(unit: Unit, *, besides=None):
+    people = User.objects.filter(home_unit=unit, is_active=True, groups__name__in=(UNIT_STAFF, LEADER, OPERATOR))
+    if besides is not None and getattr(besides, "pk", None):
+        people = people.exclude(pk=besides.pk)
+    return people.distinct()
+
+
+def _announce_directive(directive) -> None:
+    subsystem = directive.subject_type.partition(".")[0]
+    bus.publish(type=DIRECTIVE_TYPE, subsystem=subsystem, unit=directive.owner, data=directive_state(directive))
+
+
+def directive_issue(*, subject_type: str, subject_id, subject_label: str, text: str, owner: Unit, due_at, user):
+    """A leader's directive on an item: what to do (`text`), by when (`due_at`), by which unit (`owner`).
+
+    Leaders and administrators only; the owner must lie in the issuer's area; the due date is in the
+    future and at most a year ahead. The owner unit's people are told by e-mail, and its screens live.
+    """
+    if getattr(user, "api_key", None) is not None or not has_role(user, LEADER, ADMIN):
+        raise PermissionDenied(_("Only leaders can give directives."))
+    subject_type, subject_id = (subject_type or "").strip(), str(subject_id or "").strip()
+    if not subject_type or len(subject_type) > 40 or not subject_id or len(subject_id) > 64:
+        raise ValidationError(_("A directive needs the item it is about."))
+    if owner is None or not scope_for(user).contains(owner):
+        raise ValidationError({"owner": _("The unit in charge must lie in your area.")})
+    text = _clean_directive_text(text, "text", required=True)
+    now = timezone.now()
+    if due_at is None or timezone.is_naive(due_at):
+        raise ValidationError({"due_at": _("Give the due date with its time zone.")})
+    if due_at <= now:
+        raise ValidationError({"due_at": _("The due date must be in the future.")})
+    if due_at > now + timedelta(days=DIRECTIVE_MAX_DAYS_AHEAD):
+        raise ValidationError({"due_at": _("The due date can be at most one year ahead.")})
+    label = " ".join((subject_label or "").split())[:200] or f"{subject_type} {subject_id}"
+    with transaction.atomic():
+        directive = Directive.objects.create(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            subject_label=label,
+            text=text,
+            owner=owner,
+            issued_by=user,
+            issued_at=now,
+            due_at=due_at,
+        )
+        audit.record(action="directive.issue", obj=directive, unit=owner)
+        due_text = timezone.localtime(due_at).strftime("%H:%M %d/%m/%Y")
+        notify.notify_users(
+            _directive_people(owner, besides=user),
+            subject=_("Directive: %(label)s") % {"label": label},
+            body=_("%(text)s\n\nDue: %(due)s") % {"text": text, "due": due_text},
+        )
+        _announce_directive(directive)
+    return directive
+
+
+def _can_close_directive(user, owner: Unit) -> bool:
+    if has_role(user, ADMIN):
+        return True
+    home = getattr(user, "home_unit", None)
+    if home is None:
+        return False
+    if home.pk == owner.pk and has_role(user, UNIT_STAFF, OPERATOR, LEADER):
+        return True
+    return has_role(user, LEADER) and owner.path.startswith(home.path)  # a leader above the owner unit
+
+
+def directive_done(*, directive_id: int, user, note: str = ""):
+    """The owner unit says the directive is carried out, with what was done. Only once: a second time
+    is a conflict. The owner unit's staff, leaders of it or above it, and administrators."""
+    if getattr(user, "api_key", None) is not None:
+        raise PermissionDenied(_("API keys may not do this."))
+    note = _clean_directive_text(note, "note", required=False)
+    with transaction.atomic():
+        directive = (
+            scope_for(user)
+            .filter(Directive.objects.select_for_update(of=("self",)).select_related("owner"), "owner")
+            .filter(pk=directive_id)
+            .first()
+        )
+        if directive is None:
+            raise NotFound(_("No such directive."))
+        if not _can_close_directive(user, directive.owner):
+            raise PermissionDenied(_("Only the unit in charge can mark this directive as done."))
+        if directive.done_at is not None:
+            raise Conflict(_("This directive was already marked as done."))
+        directive.done_at, directive.done_note, directive.done_by = timezone.now(), note, user
+        directive.save(update_fields=["done_at", "done_note", "done_by"])
+        audit.record(action="directive.done", obj=directive, unit=directive.owner)
+        _announce_directive(directive)
+    return directive

@@ -316,6 +316,8 @@ IOC_REPORTS_URGENT_ASSIGN_MINUTES = env_int("IOC_REPORTS_URGENT_ASSIGN_MINUTES",
 IOC_REPORTS_REOPEN_DAYS = env_int("IOC_REPORTS_REOPEN_DAYS", 7, minimum=0)
 IOC_REPORTS_DUPLICATE_RADIUS_M = env_int("IOC_REPORTS_DUPLICATE_RADIUS_M", 50, minimum=1)
 IOC_REPORTS_DUPLICATE_DAYS = env_int("IOC_REPORTS_DUPLICATE_DAYS", 7, minimum=1)
+# Where people reach this deployment, for links in e-mails (subscribed briefings).
+IOC_PUBLIC_URL = env_str("IOC_PUBLIC_URL", "http://localhost:8000")
 # Triage suggestions (docs/triage.md): shown from this confidence (%) of the category; a model is
 # trained from this many triaged reports, on at most the newest so many.
 IOC_TRIAGE_MIN_CONFIDENCE = env_int("IOC_TRIAGE_MIN_CONFIDENCE_PERCENT", 60, minimum=0, maximum=100) / 100
@@ -331,6 +333,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The largest body any request may announce; 0: all photos of one report plus its form fields (ioc.hostile).
 IOC_MAX_REQUEST_BODY = env_int("IOC_MAX_REQUEST_BODY", 0, minimum=0)
+# Exports of staff lists (docs/briefings.md): up to this many rows the file is the answer; above it a
+# worker writes it (202 and a job to follow). Written files are kept this many days.
+IOC_EXPORT_INLINE_ROWS = env_int("IOC_EXPORT_INLINE_ROWS", 5000, minimum=1)
+IOC_EXPORT_KEEP_DAYS = env_int("IOC_EXPORT_KEEP_DAYS", 7, minimum=1)
 
 # Cameras
 # Seconds a subsystem's figures for one scope are kept for the screens' snapshots (dropped at once
@@ -418,5 +424,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        # WeasyPrint tells every layout step at INFO; a briefing is one line of our own.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

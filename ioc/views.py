@@ -1,5 +1,7 @@
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -7,18 +9,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control, never_cache
 
-from ioc import bus, outage, registry, selectors, services
+from ioc import briefings, bus, outage, registry, selectors, services
 from ioc.clientaddr import client_address, in_networks
 from ioc.dbrouters import reads_from_replica
 from ioc.errors import ValidationError
-from ioc.models import WallPlaylist, WorkerHeartbeat
+from ioc.models import Period, Unit, WallPlaylist, WorkerHeartbeat
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
+from ioc.scope import scope_for
 
 
 def home_screen(user) -> str | None:
@@ -252,3 +256,106 @@ def readyz(request):
         },
         status=200 if ready else 503,
     )
+
+
+# --- briefings (ioc.briefings) ------------------------------------------------------------------
+
+BRIEFING_ROLES = (LEADER, ADMIN, OPERATOR, UNIT_STAFF)
+
+
+def _briefing_request(request):
+    """The unit (in the caller's scope, else 404), the window, from ?unit=&period=&end=dd/mm/yyyy."""
+    require_role(request, *BRIEFING_ROLES)
+    scope = scope_for(request.user)
+    code = (request.GET.get("unit") or "").strip()
+    unit = scope.units().filter(code=code).first() if code else (request.user.home_unit or None)
+    if unit is None:
+        unit = Unit.objects.filter(parent__isnull=True, kind=Unit.Kind.PROVINCE).first() if scope.everything else None
+    if unit is None or not scope.contains(unit):
+        raise Http404(_("No such unit in your area."))
+    period = request.GET.get("period") or Period.WEEKLY
+    if period not in Period.values:
+        raise ValidationError({"period": _("The period is daily or weekly.")})
+    ending = timezone.now()
+    if request.GET.get("end"):
+        try:
+            day = datetime.strptime(request.GET["end"].strip(), "%d/%m/%Y").date()
+        except ValueError:
+            raise ValidationError({"end": _("Enter the date as dd/mm/yyyy.")}) from None
+        ending = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
+        if ending > timezone.now() + timedelta(days=1):
+            raise ValidationError({"end": _("A briefing covers a period that has ended.")})
+    return unit, briefings.window(period, ending)
+
+
+def _refused(request, exc: ValidationError):
+    return HttpResponseBadRequest(" ".join(m for ms in exc.message_dict.values() for m in ms))
+
+
+@never_cache
+@login_required
+def briefing_document(request):
+    """The briefing as a print page (A4): `?unit=&period=daily|weekly&end=dd/mm/yyyy`."""
+    try:
+        unit, when = _briefing_request(request)
+    except ValidationError as exc:
+        return _refused(request, exc)
+    context = briefings.context(unit, when)
+    query = urlencode({"unit": unit.code, "period": when.period, "end": request.GET.get("end", "")})
+    return render(request, "ioc/briefing.html", {**context, "pdf_url": reverse("briefing-pdf") + "?" + query})
+
+
+@never_cache
+@login_required
+def briefing_pdf(request):
+    try:
+        unit, when = _briefing_request(request)
+    except ValidationError as exc:
+        return _refused(request, exc)
+    content, _pages = briefings.pdf(unit, when, language=request.LANGUAGE_CODE)
+    response = HttpResponse(content, content_type="application/pdf")
+    name = f"giao-ban-{unit.code}-{when.period}-{when.end:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    return response
+
+
+@never_cache
+@login_required
+def briefings_page(request):
+    """Choose a unit and period, read or print the briefing; subscribe to it; the last ones kept."""
+    require_role(request, *BRIEFING_ROLES)
+    scope = scope_for(request.user)
+    if request.method == "POST":
+        try:
+            unit = scope.units().filter(code=request.POST.get("unit", "")).first()
+            if unit is None:
+                raise Http404(_("No such unit in your area."))
+            if request.POST.get("action") == "unsubscribe":
+                briefings.unsubscribe(user=request.user, unit=unit, period=request.POST.get("period", ""))
+                messages.info(request, _("You will no longer receive this briefing."))
+            else:
+                briefings.subscribe(user=request.user, unit=unit, period=request.POST.get("period", ""))
+                messages.success(request, _("Subscribed: the briefing comes by e-mail at 07:00."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        return redirect("briefings")
+    return staff_page(
+        request,
+        "ioc/briefings.html",
+        "briefings",
+        units=list(scope.units().exclude(kind="department").order_by("path").values("code", "name")[:500]),
+        periods=Period.choices,
+        subscriptions=briefings.subscriptions_of(request.user),
+        kept=briefings.kept(scope),
+    )
+
+
+@never_cache
+@login_required
+def briefing_download(request, briefing_id: int):
+    """A briefing generated for a subscription, for those whose area holds its unit."""
+    require_role(request, *BRIEFING_ROLES)
+    kept = briefings.kept(scope_for(request.user), limit=None).filter(pk=briefing_id).first()
+    if kept is None or not kept.pdf:
+        raise Http404(_("No such briefing."))
+    return FileResponse(kept.pdf.open("rb"), content_type="application/pdf", filename=kept.pdf.name.rsplit("/", 1)[-1])

@@ -17,7 +17,7 @@ class OnestopConfig(AppConfig):
         from onestop.services import counter_events
 
         hooks.listen(hooks.CAMERA_EVENTS_STORED, counter_events)  # counter cameras watch the counters
-        from onestop.selectors import late_rate_by_area, onestop_figures
+        from onestop.selectors import briefing, late_rate_by_area, onestop_figures
 
         registry.register(
             registry.Subsystem(
@@ -28,6 +28,7 @@ class OnestopConfig(AppConfig):
                 app="onestop",
                 icon="building",
                 snapshot=onestop_figures,
+                briefing=briefing,
                 panels=("summary", "score_766_by_group", "worst_units", "queues"),
             )
         )

@@ -504,3 +504,92 @@ def office_page(scope: Scope, unit_code: str, period: Period) -> dict | None:
             .order_by("-n")[:10]
         ),
     }
+
+
+# --- the briefing (ioc.briefings) ---------------------------------------------------------------
+
+
+def briefing(scope: Scope, when) -> dict | None:
+    """Decision 766 over the briefing's window, by the wall's own counts (`figures_by_unit`,
+    `indicators`, `group_scores`): the scope's figures beside the window before, and each receiving
+    unit's score and groups, lowest score first."""
+    if not Dossier.objects.exists():
+        return None
+    now = min(timezone.now(), when.end)
+    period = Period(when.start, when.end, when.label)
+    before = Period(when.previous_start, when.start, "")
+    per_unit = figures_by_unit(scope, period, now)
+    this = indicators(scope, period, now, per_unit=per_unit)
+    previous = indicators(scope, before, when.start)
+    headline = [
+        {
+            "code": "received",
+            "label": _("Dossiers received"),
+            "value": this["counts"]["received"],
+            "previous": previous["counts"]["received"],
+        },
+        {
+            "code": "handled",
+            "label": _("Dossiers handled"),
+            "value": this["counts"]["handled"],
+            "previous": previous["counts"]["handled"],
+        },
+        {
+            "code": "on_time",
+            "label": _("Handled on time"),
+            "value": this["rates"]["on_time_rate"],
+            "previous": previous["rates"]["on_time_rate"],
+            "unit": "%",
+            "better": "up",
+        },
+        {
+            "code": "score",
+            "label": _("Decision 766 score (estimate)"),
+            "value": this["score"],
+            "previous": previous["score"],
+            "better": "up",
+        },
+    ]
+    names = dict(Unit.objects.filter(pk__in=per_unit).values_list("pk", "name"))
+    rows = []
+    for unit_id, counts in per_unit.items():
+        if not counts["received"] and not counts["handled"]:
+            continue
+        groups = group_scores(rates_from(counts))
+        score = round(sum(g["points"] or 0 for g in groups), 2)
+        rows.append(
+            [
+                names[unit_id],
+                counts["handled"],
+                rates_from(counts)["on_time_rate"],
+                score,
+                *[g["points"] for g in groups],
+            ]
+        )
+    rows.sort(key=lambda row: (row[3], row[0]))
+    return {
+        "headline": headline,
+        "tables": [
+            {
+                "title": _("Decision 766 by receiving unit, lowest score first"),
+                "columns": [
+                    _("Unit"),
+                    _("Handled"),
+                    _("On time (%)"),
+                    _("Score"),
+                    *[g["label"] for g in this["groups"]],
+                ],
+                "rows": rows,
+                "empty": _("No dossier in this period."),
+            },
+            {
+                "title": _("Groups of indicators"),
+                "columns": [_("Group"), _("Points"), _("Of"), _("Points before")],
+                "rows": [
+                    [g["label"], g["points"], g["max"], p["points"]]
+                    for g, p in zip(this["groups"], previous["groups"], strict=True)
+                ],
+                "empty": "",
+            },
+        ],
+    }

@@ -49,7 +49,7 @@ class ReportsConfig(AppConfig):
 
         registry.register_scale_generator(GENERATOR)  # manage.py bench_data
         from reports.open311.views import error_response, fmt_of_path
-        from reports.selectors import overdue_by_area, wall_figures
+        from reports.selectors import briefing, overdue_by_area, wall_figures
 
         # Open311 clients read errors as GeoReport v2 error arrays, a 503 included.
         outage.register_error_shape(
@@ -65,6 +65,7 @@ class ReportsConfig(AppConfig):
                 app="reports",
                 icon="megaphone",
                 snapshot=wall_figures,
+                briefing=briefing,
                 panels=("summary", "slowest_units", "urgent"),
                 map_layer="/api/v1/reports/map/",
             )

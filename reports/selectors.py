@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
     Aggregate,
+    Avg,
     Case,
     Count,
     DateTimeField,
@@ -510,16 +511,35 @@ def _answer_seconds():
     return EpochSeconds(ExpressionWrapper(F("first_answered_at") - F("received_at"), output_field=DurationField()))
 
 
+def median_answer_seconds(reports, since, until) -> float | None:
+    """Median time to the first answer of the reports received in [since, until) and answered by then."""
+    answered = reports.filter(received_at__gte=since, received_at__lt=until, first_answered_at__lt=until)
+    return answered.aggregate(m=Median(_answer_seconds()))["m"]
+
+
+def slowest_units(reports, since, until, limit: int = WALL_SLOWEST_UNITS) -> list[dict]:
+    """The assigned units with the longest median first answer over [since, until), slowest first."""
+    answered = reports.filter(
+        received_at__gte=since, received_at__lt=until, first_answered_at__lt=until, assigned_unit__isnull=False
+    )
+    rows = (
+        answered.values("assigned_unit__code", "assigned_unit__name")
+        .annotate(median=Median(_answer_seconds()), n=Count("id"))
+        .order_by("-median", "assigned_unit__code")[:limit]
+    )
+    return list(rows)
+
+
 def _on_time_share(reports, since, now) -> float | None:
-    """Share answered by the answer deadline, among reports whose deadline has come or that were answered."""
+    """Share answered by the answer deadline, among reports received since `since` (before `now`)
+    whose deadline had come by `now` or that were answered by then."""
     judged = (
-        reports.filter(received_at__gte=since, response_due_at__isnull=False)
+        reports.filter(received_at__gte=since, received_at__lt=now, response_due_at__isnull=False)
         .exclude(status__in=(Status.REJECTED, Status.DUPLICATE))
-        .filter(Q(first_answered_at__isnull=False) | Q(response_due_at__lt=now))
+        .filter(Q(first_answered_at__lt=now) | Q(response_due_at__lt=now))
     )
-    row = judged.aggregate(
-        total=Count("id"), on_time=Count("id", filter=Q(first_answered_at__lte=F("response_due_at")))
-    )
+    on_time = Q(first_answered_at__lte=F("response_due_at"), first_answered_at__lt=now)
+    row = judged.aggregate(total=Count("id"), on_time=Count("id", filter=on_time))
     return round(100 * row["on_time"] / row["total"], 1) if row["total"] else None
 
 
@@ -540,20 +560,11 @@ def _window_figures(scope: Scope, reports, now) -> dict:
     cached = cache.get(key) if WINDOW_CACHE_SECONDS else None
     if cached is None:
         month = now - timedelta(days=30)
-        median = reports.filter(received_at__gte=month, first_answered_at__isnull=False).aggregate(
-            m=Median(_answer_seconds())
-        )
-        slowest = (
-            reports.filter(received_at__gte=month, first_answered_at__isnull=False, assigned_unit__isnull=False)
-            .values("assigned_unit__code", "assigned_unit__name")
-            .annotate(median=Median(_answer_seconds()), n=Count("id"))
-            .order_by("-median")[:WALL_SLOWEST_UNITS]
-        )
         cached = {
-            "median": median["m"],
+            "median": median_answer_seconds(reports, month, now),
             "on_time_7": _on_time_share(reports, now - timedelta(days=7), now),
             "on_time_30": _on_time_share(reports, month, now),
-            "slowest": list(slowest),
+            "slowest": slowest_units(reports, month, now),
         }
         if WINDOW_CACHE_SECONDS:
             cache.set(key, cached, WINDOW_CACHE_SECONDS)
@@ -904,3 +915,110 @@ def triage_figures(*, weeks: int = 12, now=None) -> dict:
     ]
     total = decided.aggregate(**counts)
     return {"since": since.date(), "weeks": weeks_rows, "categories": by_category, "total": figures(total)}
+
+
+# --- the briefing (ioc.briefings) ---------------------------------------------------------------
+
+BRIEFING_SLOWEST = 10
+
+
+def _minutes(seconds):
+    return round(seconds / 60) if seconds is not None else None
+
+
+def briefing(scope: Scope, when) -> dict | None:
+    """Field reports over the briefing's window, by the wall's own measures (on-time share, median
+    first answer, slowest units) for that window, and each ward ranked, worst on-time share first."""
+    if not Report.objects.exists():
+        return None
+    reports = scope.filter(Report.objects.all(), "unit", "assigned_unit")
+    now = min(timezone.now(), when.end)
+    start, end, before = when.start, when.end, when.previous_start
+
+    def received(since, until):
+        return reports.filter(received_at__gte=since, received_at__lt=until).count()
+
+    headline = [
+        {
+            "code": "received",
+            "label": gettext("Reports received"),
+            "value": received(start, end),
+            "previous": received(before, start),
+        },
+        {
+            "code": "on_time",
+            "label": gettext("Answered on time"),
+            "value": _on_time_share(reports, start, end),
+            "previous": _on_time_share(reports, before, start),
+            "unit": "%",
+            "better": "up",
+        },
+        {
+            "code": "median_answer",
+            "label": gettext("Median time to first answer"),
+            "value": _minutes(median_answer_seconds(reports, start, end)),
+            "previous": _minutes(median_answer_seconds(reports, before, start)),
+            "unit": gettext("min"),
+            "better": "down",
+        },
+        {
+            "code": "overdue",
+            "label": gettext("Overdue now"),
+            "value": reports.filter(overdue_q(now)).count(),
+            "previous": None,
+        },
+    ]
+    in_window = reports.filter(received_at__gte=start, received_at__lt=end)
+    by_ward = {
+        row["unit_id"]: row
+        for row in in_window.values("unit_id")
+        .annotate(
+            n=Count("id"),
+            judged=Count(
+                "id",
+                filter=Q(response_due_at__isnull=False)
+                & ~Q(status__in=(Status.REJECTED, Status.DUPLICATE))
+                & (Q(first_answered_at__lt=end) | Q(response_due_at__lt=end)),
+            ),
+            on_time=Count(
+                "id",
+                filter=Q(first_answered_at__lte=F("response_due_at"), first_answered_at__lt=end)
+                & ~Q(status__in=(Status.REJECTED, Status.DUPLICATE)),
+            ),
+            rating=Avg("rating"),
+        )
+        .order_by()
+    }
+    overdue = dict(reports.filter(overdue_q(now)).values_list("unit_id").annotate(n=Count("id")).order_by())
+    names = dict(Unit.objects.filter(pk__in=set(by_ward) | set(overdue)).values_list("pk", "name"))
+    wards = []
+    for unit_id in set(by_ward) | set(overdue):
+        row = by_ward.get(unit_id, {"n": 0, "judged": 0, "on_time": 0, "rating": None})
+        share = round(100 * row["on_time"] / row["judged"], 1) if row["judged"] else None
+        rating = round(row["rating"], 1) if row["rating"] is not None else None
+        wards.append([names[unit_id], row["n"], share, overdue.get(unit_id, 0), rating])
+    wards.sort(key=lambda w: (w[2] if w[2] is not None else 101, -w[3], w[0]))
+    slowest = slowest_units(reports, start, end, BRIEFING_SLOWEST)
+    return {
+        "headline": headline,
+        "tables": [
+            {
+                "title": gettext("Commune and ward: answered on time, worst first"),
+                "columns": [
+                    gettext("Commune / ward"),
+                    gettext("Received"),
+                    gettext("On time (%)"),
+                    gettext("Overdue now"),
+                    gettext("Satisfaction (1-5)"),
+                ],
+                "rows": wards,
+                "empty": gettext("No report in this period."),
+            },
+            {
+                "title": gettext("Slowest units (median first answer)"),
+                "columns": [gettext("Unit"), gettext("Answered"), gettext("Median (min)")],
+                "rows": [[r["assigned_unit__name"], r["n"], _minutes(r["median"])] for r in slowest],
+                "empty": gettext("No answer in this period."),
+            },
+        ],
+    }

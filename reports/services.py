@@ -33,8 +33,9 @@ from ioc.models import Unit, User
 from ioc.photos import clean_photo, new_uid
 from ioc.roles import ADMIN, LEADER, OPERATOR, UNIT_STAFF, has_role
 from ioc.scope import scope_for
-from ioc.services import alert_raise, alert_resolve_by_key
+from ioc.services import alert_raise, alert_resolve_by_key, directive_issue
 from ioc.worktime import DurationUnit, WorkCalendar, due_at
+from ioc.worktime import due_at as ioc_due_at
 from reports import selectors, triage
 from reports.models import (
     OPEN_STATUSES,
@@ -790,15 +791,32 @@ def report_rate(*, tracking_code: str, secret: str, rating: int, comment: str = 
 # --- leaders ------------------------------------------------------------------------------------
 
 
-def report_directive(*, report_id: int, user, text: str):
-    """A leader's directive (ý kiến chỉ đạo) on a report, sent to the handling unit."""
+DIRECTIVE_DEFAULT_WORKING_DAYS = 3
+
+
+def report_directive(*, report_id: int, user, text: str, due_at=None):
+    """A leader's directive (ý kiến chỉ đạo) on a report, sent to the handling unit, which owns it.
+
+    It is followed up (ioc.models.Directive, in the unit's workspace) until the unit marks it done,
+    by `due_at`, or by DIRECTIVE_DEFAULT_WORKING_DAYS working days from now when none is given.
+    """
     with _taking("directive", report_id, user) as taking:
         report, taking.note = taking.report, _clean_text(text, "text", limit=2000)
         taking.unit = report.handling_unit
-        notify.notify_users(
-            _unit_people(report.handling_unit, UNIT_STAFF, OPERATOR),
-            subject=_("Directive on report %(code)s") % {"code": report.tracking_code},
-            body=taking.note,
+        if due_at is None:
+            due_at = ioc_due_at(
+                timezone.now(), DIRECTIVE_DEFAULT_WORKING_DAYS, DurationUnit.WORKING_DAYS, WorkCalendar.load()
+            )
+        # The owner unit's people are told by the directive itself (one e-mail, with its due date).
+        directive_issue(
+            subject_type="reports.report",
+            subject_id=report.pk,
+            subject_label=_("Report %(code)s: %(category)s")
+            % {"code": report.tracking_code, "category": report.category.name},
+            text=taking.note,
+            owner=report.handling_unit,
+            due_at=due_at,
+            user=user,
         )
     return report
 

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from ioc.auth import ANY_KEY
 from ioc.services import API_KEY_SCOPES, api_key_create
-from tests.test_scope_probe import PROBES, _call
+from tests.test_scope_probe import PROBES, _body_text, _call
 from tests.world import key_client, routes, world  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +24,7 @@ TABLE = {
     ("api/v1/reports/^$", "post"): "reports:write",
     ("api/v1/reports/^categories/$", "get"): ANY_KEY,
     ("api/v1/reports/^map/$", "get"): "reports:read",
+    ("api/v1/reports/^export/$", "get"): "reports:read",
     ("api/v1/reports/^queue/$", "get"): "reports:read",
     ("api/v1/reports/^workspace/$", "get"): NO_KEY,
     ("api/v1/reports/^device/$", "post"): NO_KEY,
@@ -56,6 +57,7 @@ TABLE = {
     ("api/v1/traffic/^cameras/$", "get"): "traffic:read",
     ("api/v1/traffic/^cameras/map/$", "get"): "traffic:read",
     ("api/v1/traffic/^incidents/$", "get"): "traffic:read",
+    ("api/v1/traffic/^incidents/export/$", "get"): "traffic:read",
     ("api/v1/traffic/^incidents/(?P<pk>[^/.]+)/$", "get"): "traffic:read",
     ("api/v1/traffic/^events/list/$", "get"): "traffic:read",
     **{
@@ -68,6 +70,7 @@ TABLE = {
     ("api/v1/onestop/ranking/", "get"): "onestop:read",
     ("api/v1/onestop/^dossiers/$", "get"): "onestop:read",
     ("api/v1/onestop/^dossiers/$", "post"): "onestop:write",
+    ("api/v1/onestop/^dossiers/export/$", "get"): "onestop:read",
     ("api/v1/onestop/^dossiers/(?P<code>[^/]+)/$", "get"): "onestop:read",
     ("api/v1/onestop/^offices/$", "get"): "onestop:read",
     ("api/v1/onestop/^counters/$", "get"): "onestop:read",
@@ -77,6 +80,7 @@ TABLE = {
     ("api/v1/indicators/stations/", "get"): "indicators:read",
     ("api/v1/indicators/^observations/$", "get"): "indicators:read",
     ("api/v1/indicators/^observations/$", "post"): "indicators:write",
+    ("api/v1/indicators/^observations/export/$", "get"): "indicators:read",
     ("api/v1/indicators/^$", "get"): "indicators:read",
     ("api/v1/indicators/^(?P<code>[^/.]+)/$", "get"): "indicators:read",
     # platform
@@ -85,11 +89,19 @@ TABLE = {
     ("api/v1/map/units/", "get"): "dashboard:read",
     ("api/v1/^alerts/$", "get"): "alerts:read",
     ("api/v1/^alerts/$", "post"): "alerts:write",
+    ("api/v1/^alerts/export/$", "get"): "alerts:read",
     ("api/v1/^alerts/(?P<pk>[^/.]+)/$", "get"): "alerts:read",
     ("api/v1/^alerts/(?P<pk>[^/.]+)/acknowledge/$", "post"): NO_KEY,
     ("api/v1/^alerts/(?P<pk>[^/.]+)/resolve/$", "post"): "alerts:write",
     ("api/v1/^units/$", "get"): ANY_KEY,
     ("api/v1/^units/(?P<code>[^/.]+)/$", "get"): ANY_KEY,
+    # export jobs: a person's own files (a key's export above the row limit is refused, never queued)
+    ("api/v1/^exports/$", "get"): NO_KEY,
+    ("api/v1/^exports/(?P<uid>[^/.]+)/$", "get"): NO_KEY,
+    ("api/v1/^exports/(?P<uid>[^/.]+)/file/$", "get"): NO_KEY,
+    # leaders' directives: the leaders' and the units' own work, no key reads or closes them
+    ("api/v1/^directives/$", "get"): NO_KEY,
+    ("api/v1/^directives/(?P<pk>[^/.]+)/done/$", "post"): NO_KEY,
     # Open311: reading is public, submitting needs the scope (its key comes as the api_key field)
     ("open311/v2/^discovery\\.(?P<fmt>json|xml)$", "get"): ANY_KEY,
     ("open311/v2/^services\\.(?P<fmt>json|xml)$", "get"): ANY_KEY,
@@ -156,7 +168,7 @@ def test_each_scope_does_exactly_what_the_table_says(world, city):
             else:
                 response = _call(clients[scope], method, url, body)
             allowed = needed in (ANY_KEY, scope)
-            where = f"{scope}: {method.upper()} {url} -> {response.status_code} {response.content[:200]!r}"
+            where = f"{scope}: {method.upper()} {url} -> {response.status_code} {_body_text(response)[:200]!r}"
             assert response.status_code < 500, where
             if allowed:
                 assert response.status_code not in (401, 403), where

@@ -7,9 +7,11 @@ objects). A route added later without an entry here fails `test_every_route_has_
 """
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.utils import timezone
 
 from ioc import bus
 from ioc.routing import websocket_urlpatterns
@@ -27,6 +29,70 @@ GET, POST = "get", "post"
 
 def report(w):
     return w["report"].pk
+
+
+def directive(w):
+    """Long Khánh's open directive on the world's report (made on first use), carrying its marker."""
+    from ioc.models import Directive
+
+    found = Directive.objects.filter(owner=w["unit"], subject_id=str(w["report"].pk)).first()
+    if found is None:
+        now = timezone.now()
+        found = Directive.objects.create(
+            subject_type="reports.report",
+            subject_id=str(w["report"].pk),
+            subject_label=MARKERS["report"],
+            text=f"Xử lý dứt điểm {MARKERS['report']}",
+            owner=w["unit"],
+            issued_at=now,
+            due_at=now + timedelta(days=3),
+        )
+    return found.pk
+
+
+def ward_briefing(w):
+    """Long Khánh's kept briefing (made on first use), its file carrying the marker."""
+    from django.core.files.base import ContentFile
+
+    from ioc.models import Briefing
+
+    found = Briefing.objects.filter(unit=w["unit"]).first()
+    if found is None:
+        now = timezone.now()
+        found = Briefing(
+            unit=w["unit"], period="daily", starts_at=now - timedelta(days=1), ends_at=now, generated_at=now
+        )
+        found.pdf.save("probe.pdf", ContentFile(f"%PDF {MARKERS['report']}".encode()), save=False)
+        found.save()
+    return found.pk
+
+
+def directives_url(w, tail=""):
+    directive(w)  # the list has Long Khánh's directive to hide
+    return f"/api/v1/directives/{tail}"
+
+
+def leader_export(w):
+    """The province leader's written export of Long Khánh's reports (made on first use): another ward's
+    staff find neither the job nor its file."""
+    from django.core.files.base import ContentFile
+
+    from ioc.models import Export, User
+
+    found = Export.objects.filter(uid="probe0export0leader").first()
+    if found is None:
+        found = Export.objects.create(
+            uid="probe0export0leader",
+            user=User.objects.get(username="leader"),
+            list_name="reports",
+            format="csv",
+            status=Export.Status.DONE,
+            rows_total=1,
+            rows_done=1,
+            finished_at=timezone.now(),
+        )
+        found.file.save("probe.csv", ContentFile(f"{MARKERS['report']}\n".encode()))
+    return found.uid
 
 
 # route -> list of (method, url built from the world, expectation, body)
@@ -50,6 +116,13 @@ PROBES = {
         (POST, "/wall/playlists/main/", NO_DATA, {"name": "x", "page_seconds": 8, "form-TOTAL_FORMS": 0}),
     ],
     "console/": [(GET, "/console/", NO_DATA, None)],
+    "briefings/": [
+        (GET, "/briefings/", NO_DATA, None),
+        (POST, "/briefings/", WRITE, {"unit": "26080", "period": "daily"}),
+    ],
+    "briefings/view/": [(GET, "/briefings/view/?unit=26080&period=weekly", OBJECT, None)],
+    "briefings/pdf/": [(GET, "/briefings/pdf/?unit=26080&period=daily", OBJECT, None)],
+    "briefings/<int:briefing_id>.pdf": [(GET, lambda w: f"/briefings/{ward_briefing(w)}.pdf", OBJECT, None)],
     "console/reports/": [(GET, "/console/reports/", NO_DATA, None)],
     "console/hotline/": [(GET, "/console/hotline/", NO_DATA, None)],
     "console/cameras/": [(GET, "/console/cameras/", NO_DATA, None)],
@@ -69,6 +142,7 @@ PROBES = {
     "api/v1/reports/^$": [(GET, "/api/v1/reports/", NO_DATA, None)],
     "api/v1/reports/^categories/$": [(GET, "/api/v1/reports/categories/", NO_DATA, None)],
     "api/v1/reports/^map/$": [(GET, "/api/v1/reports/map/", NO_DATA, None)],
+    "api/v1/reports/^export/$": [(GET, "/api/v1/reports/export/?format=csv&contacts=1", NO_DATA, None)],
     "api/v1/reports/^queue/$": [(GET, "/api/v1/reports/queue/", NO_DATA, None)],
     "api/v1/reports/^workspace/$": [(GET, "/api/v1/reports/workspace/", NO_DATA, None)],
     "api/v1/reports/^device/$": [(POST, "/api/v1/reports/device/", NO_DATA, {})],
@@ -135,6 +209,7 @@ PROBES = {
     "api/v1/traffic/^cameras/$": [(GET, "/api/v1/traffic/cameras/", NO_DATA, None)],
     "api/v1/traffic/^cameras/map/$": [(GET, "/api/v1/traffic/cameras/map/", NO_DATA, None)],
     "api/v1/traffic/^incidents/$": [(GET, "/api/v1/traffic/incidents/", NO_DATA, None)],
+    "api/v1/traffic/^incidents/export/$": [(GET, "/api/v1/traffic/incidents/export/?format=csv", NO_DATA, None)],
     "api/v1/traffic/^events/list/$": [(GET, "/api/v1/traffic/events/list/", NO_DATA, None)],
     "api/v1/traffic/^incidents/(?P<pk>[^/.]+)/$": [
         (GET, lambda w: f"/api/v1/traffic/incidents/{w['incident'].pk}/", OBJECT, None)
@@ -170,6 +245,7 @@ PROBES = {
             {"dossiers": [{"code": MARKERS["dossier"], "unit": "26080", "status": 10, "updated_at": "2030-01-01"}]},
         ),
     ],
+    "api/v1/onestop/^dossiers/export/$": [(GET, "/api/v1/onestop/dossiers/export/?format=csv", NO_DATA, None)],
     "api/v1/onestop/^dossiers/(?P<code>[^/]+)/$": [
         (GET, f"/api/v1/onestop/dossiers/{MARKERS['dossier']}/", OBJECT, None)
     ],
@@ -188,6 +264,9 @@ PROBES = {
             {"observations": [{"indicator": "pm25-probe", "unit": "26080", "period": "2026-11-25T08:00", "value": 1}]},
         ),
     ],
+    "api/v1/indicators/^observations/export/$": [
+        (GET, "/api/v1/indicators/observations/export/?format=csv", NO_DATA, None)
+    ],
     "api/v1/indicators/^$": [(GET, "/api/v1/indicators/", NO_DATA, None)],
     "api/v1/indicators/^(?P<code>[^/.]+)/$": [(GET, "/api/v1/indicators/pm25-probe/", NO_DATA, None)],
     # --- platform -------------------------------------------------------------------------------
@@ -203,6 +282,7 @@ PROBES = {
             {"subsystem": "environment", "severity": "critical", "title": "x", "unit": "26080", "dedup_key": "probe"},
         ),
     ],
+    "api/v1/^alerts/export/$": [(GET, "/api/v1/alerts/export/?format=csv", NO_DATA, None)],
     "api/v1/^alerts/(?P<pk>[^/.]+)/$": [(GET, lambda w: f"/api/v1/alerts/{w['alert'].pk}/", OBJECT, None)],
     "api/v1/^alerts/(?P<pk>[^/.]+)/acknowledge/$": [
         (POST, lambda w: f"/api/v1/alerts/{w['alert'].pk}/acknowledge/", OBJECT, {})
@@ -212,6 +292,15 @@ PROBES = {
     ],
     "api/v1/^units/$": [(GET, "/api/v1/units/", NO_DATA, None)],
     "api/v1/^units/(?P<code>[^/.]+)/$": [(GET, "/api/v1/units/26080/", OBJECT, None)],
+    "api/v1/^exports/$": [(GET, lambda w: leader_export(w) and "/api/v1/exports/", NO_DATA, None)],
+    "api/v1/^exports/(?P<uid>[^/.]+)/$": [(GET, lambda w: f"/api/v1/exports/{leader_export(w)}/", OBJECT, None)],
+    "api/v1/^exports/(?P<uid>[^/.]+)/file/$": [
+        (GET, lambda w: f"/api/v1/exports/{leader_export(w)}/file/", OBJECT, None)
+    ],
+    "api/v1/^directives/$": [(GET, lambda w: directives_url(w), NO_DATA, None)],
+    "api/v1/^directives/(?P<pk>[^/.]+)/done/$": [
+        (POST, lambda w: directives_url(w, f"{directive(w)}/done/"), OBJECT, {"note": "x"})
+    ],
     # --- Open311 (public: only published reports) -------------------------------------------------
     "open311/v2/^$": [(GET, "/open311/v2/", NO_DATA, None)],
     "open311/v2/": [(GET, "/open311/v2/nothing", NO_DATA, None)],

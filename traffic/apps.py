@@ -40,7 +40,7 @@ class TrafficConfig(AppConfig):
                 archive=archive_event_days,
             )
         )
-        from traffic.selectors import security_figures, traffic_figures
+        from traffic.selectors import security_briefing, security_figures, traffic_briefing, traffic_figures
 
         registry.register(
             registry.Subsystem(
@@ -51,6 +51,7 @@ class TrafficConfig(AppConfig):
                 app="traffic",
                 icon="traffic",
                 snapshot=traffic_figures,
+                briefing=traffic_briefing,
                 panels=("summary", "violations_by_kind", "congestion"),
                 map_layer="/api/v1/traffic/cameras/map/?purpose=traffic",
             )
@@ -64,6 +65,7 @@ class TrafficConfig(AppConfig):
                 app="traffic",
                 icon="shield",
                 snapshot=security_figures,
+                briefing=security_briefing,
                 panels=("summary", "incidents"),
                 map_layer="/api/v1/traffic/cameras/map/?purpose=security",
             )

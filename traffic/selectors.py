@@ -371,3 +371,90 @@ def events_by_day(scope: Scope, first: date, last: date) -> dict[tuple[date, str
             totals[(day, kind)]["count"] += count
             totals[(day, kind)]["vehicles"] += vehicles or 0
     return dict(totals)
+
+
+# --- the briefing (ioc.briefings) ---------------------------------------------------------------
+
+BRIEFING_PLACES = 10
+
+
+def _incidents_between(scope: Scope, purpose: str, start, end):
+    return scope.filter(
+        Incident.objects.filter(camera__purpose=purpose, first_event_at__gte=start, first_event_at__lt=end), "unit"
+    )
+
+
+def _by_kind(incidents) -> dict[str, tuple[str, int]]:
+    return {
+        row["kind__code"]: (row["kind__name"], row["n"])
+        for row in incidents.values("kind__code", "kind__name").annotate(n=Count("id")).order_by()
+    }
+
+
+def _briefing(scope: Scope, when, purpose: str) -> dict | None:
+    """Camera incidents opened in the window, by kind (beside the window before) and by place (the
+    commune or ward), as the wall's panels count incidents and events, over the window."""
+    if not cameras_visible_to(scope).filter(purpose=purpose).exists():
+        return None
+    incidents = _incidents_between(scope, purpose, when.start, when.end)
+    before = _incidents_between(scope, purpose, when.previous_start, when.start)
+    kinds, kinds_before = _by_kind(incidents), _by_kind(before)
+    events = scope.filter(
+        CameraEvent.objects.filter(camera__purpose=purpose, occurred_at__gte=when.start, occurred_at__lt=when.end),
+        "unit",
+    )
+    events_before = scope.filter(
+        CameraEvent.objects.filter(
+            camera__purpose=purpose, occurred_at__gte=when.previous_start, occurred_at__lt=when.start
+        ),
+        "unit",
+    )
+    headline = [
+        {
+            "code": "incidents",
+            "label": _("Incidents"),
+            "value": incidents.count(),
+            "previous": before.count(),
+            "better": "down",
+        },
+    ]
+    if purpose == Purpose.TRAFFIC:
+        violations, violations_before = (q.filter(kind__is_violation=True).count() for q in (events, events_before))
+        headline.append(
+            {"code": "violations", "label": _("Violations"), "value": violations, "previous": violations_before}
+        )
+    else:
+        headline.append(
+            {"code": "events", "label": _("Events"), "value": events.count(), "previous": events_before.count()}
+        )
+    by_kind = sorted(kinds.items(), key=lambda item: (-item[1][1], item[0]))
+    places = (
+        incidents.values("unit__name")
+        .annotate(n=Count("id"), events=Sum("event_count"))
+        .order_by("-n", "unit__name")[:BRIEFING_PLACES]
+    )
+    return {
+        "headline": headline,
+        "tables": [
+            {
+                "title": _("Incidents by kind"),
+                "columns": [_("Kind"), _("Incidents"), _("The period before")],
+                "rows": [[name, n, kinds_before.get(code, (name, 0))[1]] for code, (name, n) in by_kind],
+                "empty": _("No incident in this period."),
+            },
+            {
+                "title": _("Incidents by place"),
+                "columns": [_("Commune / ward"), _("Incidents"), _("Events")],
+                "rows": [[p["unit__name"], p["n"], p["events"]] for p in places],
+                "empty": _("No incident in this period."),
+            },
+        ],
+    }
+
+
+def traffic_briefing(scope: Scope, when) -> dict | None:
+    return _briefing(scope, when, Purpose.TRAFFIC)
+
+
+def security_briefing(scope: Scope, when) -> dict | None:
+    return _briefing(scope, when, Purpose.SECURITY)

@@ -9,10 +9,12 @@ from rest_framework.response import Response
 
 from indicators import selectors, services
 from indicators.api import serializers as s
+from indicators.api.exports import OBSERVATIONS
 from indicators.models import Observation
 from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
 from ioc.errors import NotFound
+from ioc.exports import ExportMixin
 from ioc.scope import Scope, scope_for
 
 OBSERVATIONS_EXAMPLE = OpenApiExample(
@@ -51,12 +53,13 @@ class ObservationFilter(filters.FilterSet):
         fields = ["indicator", "subsystem", "unit", "station", "status", "since", "before"]
 
 
-class ObservationViewSet(ScopedViewSet, mixins.ListModelMixin):
+class ObservationViewSet(ExportMixin, ScopedViewSet, mixins.ListModelMixin):
     """Observations in the caller's scope (GET); a batch from a department's system (POST)."""
 
     queryset = Observation.objects.select_related("indicator", "unit", "station")
     filterset_class = ObservationFilter
-    key_scopes = {"list": "indicators:read", "create": "indicators:write"}
+    export_list = OBSERVATIONS  # GET export/: the list as a file (ioc.exports)
+    key_scopes = {"list": "indicators:read", "export": "indicators:read", "create": "indicators:write"}
 
     serializer_class = s.ObservationSerializer
 

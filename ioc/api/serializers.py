@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ioc.models import Alert, Severity, Unit
+from ioc.models import Alert, Export, Severity, Unit
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -116,3 +116,26 @@ class MapUnitsSerializer(serializers.Serializer):
     approximate = serializers.BooleanField(help_text=_("Some boundary drawn is approximate."))
     layers = MapLayerSerializer(many=True)
     features = MapUnitFeatureSerializer(many=True)
+
+
+class ExportJobSerializer(serializers.Serializer):
+    """An export job (ioc.exports.job_state): `download_url` once the file is written."""
+
+    uid = serializers.CharField()
+    list = serializers.CharField()
+    format = serializers.ChoiceField(choices=["csv", "xlsx"])
+    status = serializers.ChoiceField(choices=Export.Status.choices)
+    status_label = serializers.CharField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    rows_done = serializers.IntegerField()
+    progress = serializers.IntegerField(help_text=_("Per cent of the rows written."))
+    error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField()
+    download_url = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance):
+        from ioc.exports import job_state
+
+        return super().to_representation(job_state(instance))

@@ -1,25 +1,29 @@
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.response import Response
 
-from ioc import registry, selectors, services
+from ioc import exports, registry, selectors, services
+from ioc.api.exports import ALERTS
 from ioc.api.serializers import (
     AlertRaiseSerializer,
     AlertResolveSerializer,
     AlertSerializer,
+    ExportJobSerializer,
     SubsystemSerializer,
     UnitSerializer,
 )
 from ioc.auth import ANY_KEY, key_has_scope, key_scopes
 from ioc.dbrouters import reads_from_replica
-from ioc.errors import NotFound
-from ioc.models import Alert, Unit
+from ioc.errors import Conflict, NotFound
+from ioc.models import Alert, Export, Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
 from ioc.scope import scope_for
 
@@ -86,15 +90,22 @@ class CanRaiseAlerts(permissions.BasePermission):
         return key_has_scope(request, "alerts:write") or has_role(request.user, ADMIN, OPERATOR)
 
 
-class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class AlertViewSet(exports.ExportMixin, ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """The alert stream of every subsystem, in the caller's scope."""
 
     queryset = Alert.objects.select_related("unit")
     serializer_class = AlertSerializer
     not_found_message = gettext_lazy("No such alert.")
     filterset_class = AlertFilter
+    export_list = ALERTS
     # A key resolves only the alerts it raised itself (the service checks); acknowledging is for people.
-    key_scopes = {"list": "alerts:read", "retrieve": "alerts:read", "create": "alerts:write", "resolve": "alerts:write"}
+    key_scopes = {
+        "list": "alerts:read",
+        "export": "alerts:read",
+        "retrieve": "alerts:read",
+        "create": "alerts:write",
+        "resolve": "alerts:write",
+    }
 
     def get_permissions(self):
         if self.action == "create":
@@ -124,6 +135,39 @@ class AlertViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMix
         body.is_valid(raise_exception=True)
         alert = services.alert_resolve(alert_id=self.object_id(pk), user=request.user, note=body.validated_data["note"])
         return Response(AlertSerializer(alert).data)
+
+
+class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own export jobs (a large export is written by a worker): status, progress, file.
+
+    Anyone else's job is not found. Keys own no jobs (their exports above the row limit are refused)."""
+
+    serializer_class = ExportJobSerializer
+    lookup_field = "uid"
+    key_scopes: dict = {}
+
+    def get_queryset(self):
+        return exports.owned_by(self.request.user)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            404: OpenApiResponse(description="No such export."),
+            409: OpenApiResponse(description="Not written yet."),
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, uid=None):
+        """The written file, for the one who asked for it."""
+        job = self.get_object()
+        if job.status != Export.Status.DONE or not job.file:
+            raise Conflict(_("This export is not ready yet (%(status)s).") % {"status": job.get_status_display()})
+        return FileResponse(
+            job.file.open("rb"),
+            as_attachment=True,
+            filename=job.file.name.rsplit("/", 1)[-1],
+            content_type=exports.FORMATS.get(job.format, "application/octet-stream"),
+        )
 
 
 class SchemaView(SpectacularAPIView):

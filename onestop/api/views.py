@@ -8,8 +8,10 @@ from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
+from ioc.exports import ExportMixin
 from ioc.scope import Scope, scope_for
 from onestop import selectors, services
+from onestop.api.exports import DOSSIERS
 from onestop.api.serializers import DossiersBody, QueueFiguresBody
 from onestop.models import Counter, Dossier, Office, Procedure
 from onestop.selectors import status_history
@@ -103,7 +105,7 @@ class DossierFilter(filters.FilterSet):
         fields = ["status", "channel", "unit", "procedure", "received_from", "received_before"]
 
 
-class DossierViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class DossierViewSet(ExportMixin, ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Dossiers received by units in the caller's scope; POST is the one-stop software's bulk upsert."""
 
     queryset = Dossier.objects.select_related("procedure", "unit").order_by("-received_at", "code")
@@ -111,7 +113,13 @@ class DossierViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelM
     filterset_class = DossierFilter
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
-    key_scopes = {"list": "onestop:read", "retrieve": "onestop:read", "create": "onestop:write"}
+    export_list = DOSSIERS  # GET export/: the list as a file (ioc.exports)
+    key_scopes = {
+        "list": "onestop:read",
+        "export": "onestop:read",
+        "retrieve": "onestop:read",
+        "create": "onestop:write",
+    }
 
     def get_permissions(self):
         if self.action == "create":

@@ -1,6 +1,11 @@
+from datetime import date, datetime
+
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ioc.worktime import LOCAL_TZ, parse_sessions
 from reports.models import Category, Channel, Level, Report, ReportEvent
 from reports.selectors import report_live_state
 
@@ -114,8 +119,38 @@ class ResolveSerializer(serializers.Serializer):
     photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, max_length=10)
 
 
+class DueDateField(serializers.CharField):
+    """An ISO 8601 moment ("2026-05-20T16:30+07:00"; without an offset, local time) or a date alone
+    ("2026-05-20"), which means the end of that day's working hours (17:00 local by default)."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data).strip()
+        example = {"example": "2026-05-20, 2026-05-20T16:30+07:00"}
+        try:
+            if len(text) > 40:
+                raise ValueError(text)
+            if len(text) <= 10 and ":" not in text:  # a date alone
+                day = date.fromisoformat(text)
+                return datetime.combine(day, parse_sessions(settings.IOC_WORK_SESSIONS)[-1][1], LOCAL_TZ)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("Not a real date and time; use ISO 8601, e.g. %(example)s.") % example
+            ) from None
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=LOCAL_TZ)
+        return moment
+
+
 class DirectiveSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000)
+    due_at = DueDateField(
+        required=False,
+        help_text=_(
+            "When the handling unit must have carried it out: ISO 8601, or a date alone for the end of that "
+            "working day (17:00). Without it: 3 working days from now."
+        ),
+    )
 
 
 class MapPointSerializer(serializers.Serializer):

@@ -16,12 +16,14 @@ from ioc.api.parsers import SafeJSONParser
 from ioc.api.views import ScopedViewSet
 from ioc.auth import ANY_KEY, is_key, key_has_scope
 from ioc.dbrouters import reads_from_replica
+from ioc.exports import ExportMixin
 from ioc.models import Unit
 from ioc.roles import ADMIN, OPERATOR, has_role
 from ioc.scope import scope_for
 from ioc.throttling import DEVICE_HEADER, device_token_issue
 from reports import selectors, services
 from reports.api import serializers as s
+from reports.api.exports import REPORTS
 from reports.limits import ReportSubmitThrottle, refusal_message, retry_after
 from reports.models import Category, Channel, Level, Report
 
@@ -145,7 +147,7 @@ class SubmissionThrottled(Throttled):
         self.wait = int(retry_after(wait))
 
 
-class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
+class ReportViewSet(ExportMixin, ScopedViewSet, mixins.ListModelMixin):
     """Field reports: citizens submit and follow; staff triage and handle within their scope."""
 
     queryset = Report.objects.select_related("category", "unit", "assigned_unit")
@@ -154,6 +156,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     scope_fields = ("unit", "assigned_unit")
     not_found_message = gettext_lazy("No such report.")
     parser_classes = [SafeJSONParser, MultiPartParser, FormParser]
+    export_list = REPORTS  # GET export/: the list as a file (ioc.exports)
     # Keys read without the reporters' identity (that needs reports:contacts too) and take no step.
     key_scopes = {
         "categories": ANY_KEY,
@@ -162,6 +165,7 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
         "rate": "reports:write",
         "reopen": "reports:write",
         "list": "reports:read",
+        "export": "reports:read",
         "queue": "reports:read",
         "map": "reports:read",
         "retrieve": "reports:read",
@@ -427,4 +431,6 @@ class ReportViewSet(ScopedViewSet, mixins.ListModelMixin):
     @extend_schema(request=s.DirectiveSerializer)
     @action(detail=True, methods=["post"])
     def directive(self, request, pk=None):
+        """A leader's directive to the handling unit, followed up until done (due in 3 working days
+        unless `due_at` says when); the unit finds it at /api/v1/directives/."""
         return self._step(request, pk, s.DirectiveSerializer, services.report_directive)

@@ -11,10 +11,12 @@ from rest_framework.response import Response
 
 from ioc.api.views import ScopedViewSet
 from ioc.auth import KeyOnly, key_scopes
+from ioc.exports import ExportMixin
 from ioc.models import Unit
 from ioc.photos import clean_photo
 from ioc.scope import scope_for
 from traffic import selectors, services
+from traffic.api.exports import INCIDENTS
 from traffic.api.parsers import EventsJSONParser
 from traffic.api.serializers import (
     CameraEventsBody,
@@ -136,8 +138,8 @@ class IncidentFilter(filters.FilterSet):
         return queryset.filter(status__in=Incident.OPEN) if value else queryset.exclude(status__in=Incident.OPEN)
 
 
-class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
-    key_scopes = {"list": "traffic:read", "retrieve": "traffic:read"}
+class IncidentViewSet(ExportMixin, ScopedViewSet, mixins.ListModelMixin):
+    key_scopes = {"list": "traffic:read", "export": "traffic:read", "retrieve": "traffic:read"}
     """Camera incidents: folded events an operator acknowledges, dispatches and closes.
 
     Most severe first, then the latest event first, ties by id (newest first)."""
@@ -146,6 +148,7 @@ class IncidentViewSet(ScopedViewSet, mixins.ListModelMixin):
     scope_fields = ("unit", "dispatched_to")
     filterset_class = IncidentFilter
     not_found_message = gettext_lazy("No such incident.")
+    export_list = INCIDENTS  # GET export/: the list as a file (ioc.exports)
 
     serializer_class = IncidentSerializer
 

@@ -1,10 +1,11 @@
 // A unit's workspace: its reports sorted by deadline. The selected report comes first (what the
 // citizen wrote, photos, map, deadlines, timeline; leaders' directives stand out), then only the
 // steps its status allows, in the order of the work: start, answer, resolve, hand back. A sent
-// form clears and closes, and the status line says what was done. Live.
+// form clears and closes, and the status line says what was done. Above the reports, the leaders'
+// directives the unit owns, overdue first, each marked done with what was done (D: the first). Live.
 (function () {
   "use strict";
-  const { config, T, el, screen, keys, connect } = window.IOC.staff;
+  const { config, T, el, when, duration, flash, keyHint, screen, keys, connect } = window.IOC.staff;
   const reports = window.IOC.reports;
   const read = (id) => JSON.parse(document.getElementById(id).textContent);
   const allowed = read("workspace-steps");  // step -> the statuses it starts from (reports.services.STEPS)
@@ -114,6 +115,119 @@
     });
   });
 
-  keys({ j: () => work.move(1), ArrowDown: () => work.move(1), k: () => work.move(-1), ArrowUp: () => work.move(-1) });
-  connect(work);
+  // --- directives: the unit's open ones, nearest due first (so the overdue come first) -----------
+  const directives = (function () {
+    const section = document.getElementById("directives");
+    const list = document.getElementById("directive-list");
+    const count = document.getElementById("directives-count");
+    const status = document.getElementById("workspace-status");
+    const items = new Map();
+    let loaded = false;
+    let opened = null;  // the directive whose "done" form is open
+    section.querySelector("h2").after(keyHint("D", T.directiveKey));
+
+    const ordered = () => [...items.values()].sort((a, b) => a.due_at.localeCompare(b.due_at) || a.id - b.id);
+
+    function doneForm(item) {
+      const form = el("form", "directive-done");
+      const id = "directive-note-" + item.id;
+      const label = el("label", "", T.doneNote);
+      label.htmlFor = id;
+      const note = el("textarea");
+      Object.assign(note, { id, name: "note", rows: 2, maxLength: 2000 });
+      const send = el("button", "step-button", T.markDone);
+      send.type = "submit";
+      form.append(label, note, send);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        send.disabled = true;
+        flash(status, T.working);
+        try {
+          const response = await window.IOC.api("POST", section.dataset.url.split("?")[0] + item.id + "/done/", { note: note.value });
+          if (!response.ok) {
+            flash(status, window.IOC.errorText(response.data, T.failed), response.status === 409 ? "conflict" : "error");
+            if (response.status === 409) load();
+            return;
+          }
+          flash(status, T.directiveDone.replace("%s", item.subject_label), "ok");
+          opened = null;
+          apply({ type: "ioc.directive.updated", data: response.data });
+        } finally { send.disabled = false; }
+      });
+      return form;
+    }
+
+    function render() {
+      const now = Date.now();
+      const shown = ordered();
+      count.textContent = shown.length;
+      list.replaceChildren();
+      if (!shown.length) list.appendChild(el("li", "empty", T.noDirectives));
+      for (const item of shown) {
+        const late = new Date(item.due_at).getTime() < now;
+        const node = el("li", "directive" + (late ? " directive-overdue" : ""));
+        node.dataset.id = item.id;
+        const head = el("div", "directive-head");
+        const subject = el("button", "directive-subject", item.subject_label);
+        subject.type = "button";
+        if (item.subject_type === "reports.report") {
+          subject.addEventListener("click", () => { const id = Number(item.subject_id); if (work.state.items.has(id)) work.select(id); });
+        }
+        const due = new Date(item.due_at).getTime() - now;
+        const badge = el("span", "directive-due", late ? T.overdueBy + " " + duration(due) : T.left.replace("%s", duration(due)));
+        badge.title = T.due + " " + when(item.due_at);
+        head.append(subject, badge);
+        node.appendChild(head);
+        node.appendChild(el("p", "directive-text", item.text));
+        const meta = [T.due + " " + when(item.due_at)];
+        if (item.issued_by) meta.push(T.directiveBy.replace("%s", item.issued_by));
+        if (item.owner_name && section.dataset.unit !== item.owner) meta.push(item.owner_name);
+        node.appendChild(el("span", "directive-meta", meta.join(" · ")));
+        const toggle = el("button", "directive-toggle", T.markDone);
+        toggle.type = "button";
+        toggle.setAttribute("aria-expanded", String(opened === item.id));
+        toggle.addEventListener("click", () => open(opened === item.id ? null : item.id));
+        node.appendChild(toggle);
+        if (opened === item.id) node.appendChild(doneForm(item));
+        list.appendChild(node);
+      }
+    }
+
+    function open(id) {
+      opened = id;
+      render();
+      const field = id !== null && list.querySelector('li[data-id="' + id + '"] textarea');
+      if (field) field.focus();
+    }
+
+    async function load() {
+      const response = await window.IOC.api("GET", section.dataset.url);
+      if (!response.ok) return;
+      items.clear();
+      response.data.results.forEach((item) => items.set(item.id, item));
+      if (opened !== null && !items.has(opened)) opened = null;
+      loaded = true;
+      render();
+    }
+
+    // A directive's absolute state: an open one is shown (new or changed), a done one leaves.
+    function apply(message) {
+      if (message.type !== "ioc.directive.updated") return;
+      const item = message.data;
+      const known = items.has(item.id);
+      if (item.open) items.set(item.id, item); else items.delete(item.id);
+      if (!item.open && opened === item.id) opened = null;
+      if (loaded && item.open && !known) flash(status, T.directiveArrived.replace("%s", item.subject_label), "new");
+      render();
+    }
+
+    setInterval(render, 30000);  // time left and overdue marks follow the clock
+    return { load, apply, open, first: () => (ordered()[0] || {}).id ?? null };
+  })();
+
+  keys({
+    j: () => work.move(1), ArrowDown: () => work.move(1), k: () => work.move(-1), ArrowUp: () => work.move(-1),
+    d: () => { const id = directives.first(); if (id !== null) directives.open(id); },
+  });
+  connect(work, directives);
 })();
