@@ -222,3 +222,34 @@ def test_subscribing_needs_an_email_and_a_unit_in_the_area(city, people, client)
     assert list(BriefingSubscription.objects.values_list("unit__code", "period")) == [("26080", "daily")]
     page = client.get("/briefings/")
     assert page.status_code == 200 and "Phường Long Khánh" in page.content.decode()
+
+
+def test_the_directives_issued_overdue_and_done_are_listed(city, people):
+    from ioc.models import Directive
+
+    ward = city["long_khanh"]
+
+    def issued(label, day, due, done=None):
+        return Directive.objects.create(
+            subject_type="reports.report",
+            subject_id=label,
+            subject_label=label,
+            text=f"Xử lý {label}",
+            owner=ward,
+            issued_by=people["leader"],
+            issued_at=_at(day, 9),
+            due_at=_at(due, 17),
+            done_at=_at(done, 10) if done else None,
+        )
+
+    issued("PA-MOI", date(2026, 11, 18), date(2026, 11, 27))
+    issued("PA-TRE", date(2026, 11, 10), date(2026, 11, 17))
+    issued("PA-XONG", date(2026, 11, 12), date(2026, 11, 20), done=date(2026, 11, 19))
+    with time_machine.travel(MONDAY + timedelta(hours=8), tick=False):
+        page = briefings.html(ward, briefings.window("weekly"))
+    issued_part = page.split("Ban hành trong kỳ")[1].split("Hoàn thành trong kỳ")[0]
+    overdue_part = page.split("Ban hành trong kỳ")[0].split("Quá hạn")[-1]
+    done_part = page.split("Hoàn thành trong kỳ")[1]
+    assert "PA-MOI" in issued_part and "PA-TRE" not in issued_part
+    assert "PA-TRE" in overdue_part and "PA-MOI" not in overdue_part
+    assert "PA-XONG" in done_part
