@@ -14,6 +14,8 @@ A stored model is plain numbers and words (numpy arrays and JSON, loaded without
 code and no reporter's identity, only the vocabulary of what citizens wrote.
 """
 
+from __future__ import annotations
+
 import io
 import json
 import math
@@ -22,14 +24,19 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from ioc import geo
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+# scikit-learn and SciPy are imported where they are first used: every process of the project imports
+# this module (through the reports services) and only those that train or serve suggestions need them
+# (1.3 s of start-up, for every web worker, Celery worker and command).
 
 NONE = ""  # the category label of a report that fits no category (an operator rejected it)
 WARD = "@ward"  # the unit label "the report's own commune or ward"
@@ -142,6 +149,9 @@ def _tfidf(space: TfidfVectorizer, texts: list[str]):
     """`space.transform(texts)` without scikit-learn's input checks, which cost more than the work
     itself on one report: counts, sublinear term frequency, idf, rows of unit length (SPACES' settings;
     tests/test_triage.py holds it equal to `transform`)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
     counts = CountVectorizer.transform(space, texts)
     rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
     data = (np.log(counts.data.astype(np.float32)) + 1) * space.idf_[counts.indices].astype(np.float32)
@@ -176,6 +186,8 @@ def _fit_head(X, labels: list[str], c: float) -> Head | None:
     classes = sorted(set(labels))
     if len(classes) < 2:
         return None
+    from sklearn.linear_model import LogisticRegression
+
     fitted = LogisticRegression(C=c, max_iter=1000).fit(X, labels)
     coef, intercept = fitted.coef_.astype(np.float32), fitted.intercept_.astype(np.float32)
     if coef.shape[0] == 1:  # two classes: one weight vector, for the second
@@ -230,6 +242,8 @@ class Model:
         self.features = offset
 
     def matrix(self, examples, *, strip_copy=False, fit=False):
+        from scipy import sparse
+
         inputs = _inputs(examples, strip_copy=strip_copy)
         blocks = []
         for name in SPACES:
@@ -239,10 +253,12 @@ class Model:
         return sparse.hstack(blocks, format="csr", dtype=np.float32)
 
     @classmethod
-    def fit(cls, examples: list[Example], *, only: int | None = None) -> tuple["Model", "Model | None"]:
+    def fit(cls, examples: list[Example], *, only: int | None = None) -> tuple[Model, Model | None]:
         """A model of `examples`; with `only`, also one whose heads learned from the first `only`
         examples alone (the one judged on the rest). Both read the same feature spaces, fitted once
         on every example's text: word statistics, never a label, which halves the training time."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         spaces = {
             name: TfidfVectorizer(sublinear_tf=True, dtype=np.float32, **options) for name, options in SPACES.items()
         }
@@ -345,7 +361,9 @@ class Model:
         return buffer.getvalue()
 
     @classmethod
-    def loads(cls, blob: bytes) -> "Model":
+    def loads(cls, blob: bytes) -> Model:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         with np.load(io.BytesIO(blob), allow_pickle=False) as stored:
             meta = json.loads(stored["meta"].tobytes())
             spaces = {}
@@ -579,6 +597,8 @@ def similarities(text: str, others: list[str]) -> list[float]:
     weighted by how rare each n-gram is among them): 1 for the same words, 0 for nothing shared."""
     if not others:
         return []
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     space = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
     try:
         X = space.fit_transform([plain(text), *(plain(o) for o in others)])
