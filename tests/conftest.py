@@ -142,3 +142,8 @@ def _fresh_rate_limits():
     from django.core.cache import cache
 
     cache.delete_pattern("*throttle_*")
+
+
+# The browser tests' static files, collected once for the whole run: a fixture imported into each test
+# module would be a fixture of that module, and collect them again for every file (half a minute each).
+from tests.browser import collected_static  # noqa: E402, F401

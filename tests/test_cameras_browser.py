@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from ioc.scope import EVERYTHING
-from tests.browser import asgi_server, browser, collected_static, log_in, on_server, with_real_password  # noqa: F401
+from tests.browser import asgi_server, browser, log_in, on_server, with_real_password  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.images import jpeg
 from tests.test_cameras import cameras  # noqa: F401  (fixture)

@@ -4,7 +4,7 @@ import pytest
 
 from reports import services
 from reports.models import Report, Status
-from tests.browser import asgi_server, browser, collected_static, log_in, on_server, with_real_password  # noqa: F401
+from tests.browser import asgi_server, browser, log_in, on_server, with_real_password  # noqa: F401
 from tests.conftest import LONG_KHANH, PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -15,7 +15,6 @@ from ioc.worktime import LOCAL_TZ
 from tests.browser import (  # noqa: F401  (fixtures)
     asgi_server,
     browser,
-    collected_static,
     log_in,
     on_server,
     watch_policy_violations,

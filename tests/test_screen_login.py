@@ -21,7 +21,6 @@ from ioc.roles import SCREEN, has_role
 from tests.browser import (  # noqa: F401  (fixtures)
     asgi_server,
     browser,
-    collected_static,
     log_in,
     on_server,
     watch_policy_violations,

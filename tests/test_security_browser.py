@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from reports.models import Report
-from tests.browser import asgi_server, browser, collected_static, on_server, watch_policy_violations  # noqa: F401
+from tests.browser import asgi_server, browser, on_server, watch_policy_violations  # noqa: F401
 from tests.images import jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ from ioc.services import unit_upsert
 from reports import services
 from reports.demo import load_demo_categories
 from reports.models import Category, Report, Status
-from tests.browser import asgi_server, browser, collected_static, log_in, on_server, with_real_password  # noqa: F401
+from tests.browser import asgi_server, browser, log_in, on_server, with_real_password  # noqa: F401
 from tests.conftest import LONG_KHANH, PASSWORD
 from tests.test_console_browser import screenshot_path
 

@@ -6,7 +6,6 @@ from ioc import services
 from tests.browser import (  # noqa: F401  (fixtures)
     asgi_server,
     browser,
-    collected_static,
     log_in,
     on_server,
     watch_policy_violations,

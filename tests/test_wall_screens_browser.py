@@ -16,7 +16,6 @@ from ioc.models import Alert, Unit, User, WallPlaylist, WallScreen
 from tests.browser import (  # noqa: F401  (fixtures)
     asgi_server,
     browser,
-    collected_static,
     free_port,
     log_in,
     on_server,

@@ -11,7 +11,6 @@ from reports.models import Report, Status
 from tests.browser import (  # noqa: F401  (fixtures)
     asgi_server,
     browser,
-    collected_static,
     log_in,
     on_server,
     watch_policy_violations,
