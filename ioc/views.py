@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control, never_cache
 
-from ioc import briefings, bus, outage, registry, selectors, services
+from ioc import briefings, bus, ingest, outage, registry, selectors, services
 from ioc.clientaddr import client_address, in_networks
 from ioc.dbrouters import reads_from_replica
 from ioc.errors import ValidationError
@@ -282,9 +282,12 @@ def _briefing_request(request):
             day = datetime.strptime(request.GET["end"].strip(), "%d/%m/%Y").date()
         except ValueError:
             raise ValidationError({"end": _("Enter the date as dd/mm/yyyy.")}) from None
-        ending = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
-        if ending > timezone.now() + timedelta(days=1):
+        # Checked before any date arithmetic: 31/12/9999 plus a day, or 01/01/0001 less a week, overflows.
+        if day > timezone.localdate():
             raise ValidationError({"end": _("A briefing covers a period that has ended.")})
+        if day.year < ingest.FIRST_YEAR:
+            raise ValidationError({"end": _("Enter the date as dd/mm/yyyy.")})
+        ending = timezone.make_aware(datetime.combine(day + timedelta(days=1), datetime.min.time()))
     return unit, briefings.window(period, ending)
 
 

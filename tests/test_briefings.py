@@ -133,9 +133,11 @@ def test_a_ward_reads_its_own_briefing_only(city_data, client):
         other = client.get("/briefings/view/?unit=26089&period=weekly")
         bad = client.get("/briefings/view/?unit=26080&period=monthly")
         impossible = client.get("/briefings/view/?unit=26080&end=31/02/2026")
+        edges = [client.get(f"/briefings/view/?unit=26080&end={end}") for end in ("31/12/9999", "01/01/0001")]
     assert own.status_code == 200 and "Phường Long Khánh" in own.content.decode()
     assert other.status_code == 404
     assert bad.status_code == 400 and impossible.status_code == 400
+    assert [answer.status_code for answer in edges] == [400, 400]
 
 
 # --- subscriptions: 07:00 local, around a holiday -----------------------------------------------
